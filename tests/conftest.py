@@ -1,0 +1,69 @@
+"""Shared fixtures: named personas for every role and state."""
+
+from collections.abc import Callable
+
+import pytest
+from django.test import Client
+
+from accounts.models import Role, User
+
+PASSWORD = "correct horse battery staple 42"
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["tests.hashers.FastArgon2PasswordHasher"]
+
+
+@pytest.fixture
+def make_user(db) -> Callable[..., User]:
+    def make(username: str, role: Role = Role.VOTER, approved: bool = True, **extra) -> User:
+        if role == Role.ADMINISTRATOR:
+            extra.setdefault("is_staff", True)
+            extra.setdefault("is_superuser", True)
+        return User.objects.create_user(
+            username=username,
+            email=f"{username}@example.org",
+            password=PASSWORD,
+            role=role,
+            is_approved=approved,
+            **extra,
+        )
+
+    return make
+
+
+@pytest.fixture
+def admin_user(make_user) -> User:
+    return make_user("alice_admin", Role.ADMINISTRATOR)
+
+
+@pytest.fixture
+def candidate(make_user) -> User:
+    return make_user("carol_candidate", Role.CANDIDATE, display_name="Carol C.")
+
+
+@pytest.fixture
+def voter(make_user) -> User:
+    return make_user("victor_voter", Role.VOTER)
+
+
+@pytest.fixture
+def pending_voter(make_user) -> User:
+    return make_user("paula_pending", Role.VOTER, approved=False)
+
+
+@pytest.fixture
+def pending_candidate(make_user) -> User:
+    return make_user("peter_pending", Role.CANDIDATE, approved=False)
+
+
+def signed_in(user: User) -> Client:
+    client = Client()
+    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    return client
+
+
+@pytest.fixture
+def login_as() -> Callable[[User], Client]:
+    return signed_in
