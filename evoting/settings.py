@@ -164,6 +164,11 @@ AXES_VERBOSE = False
 # 0 means the header is ignored entirely, so it cannot be spoofed.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
+# --- Elections ------------------------------------------------------------
+# Most ballots verified together by one process (see elections/verification.py);
+# 1 checks every ballot on its own with the strict verifier.
+BALLOT_VERIFY_BATCH = env.int("BALLOT_VERIFY_BATCH", default=64)
+
 # --- Security headers and cookies ----------------------------------------
 SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE

@@ -1,0 +1,227 @@
+"""Elections, candidates, the voter roll, ballots, encrypted tallies and results.
+
+Primary keys are UUIDs so one set of migrations suits both SQLite and MongoDB.
+Writes go through ``elections.services``; the models hold fields, constraints and
+simple predicates only.
+"""
+
+import uuid
+from datetime import datetime
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+
+class Status(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    OPEN = "open", "Open"
+    CLOSED = "closed", "Closed"
+    PUBLISHED = "published", "Results published"
+
+
+class RollMode(models.TextChoices):
+    ALL_APPROVED_VOTERS = "all", "All approved voters"
+    EXPLICIT = "explicit", "Only the voters on the roll"
+
+
+class Election(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    slug = models.SlugField(
+        max_length=64,
+        unique=True,
+        help_text="Short identifier used in addresses and by management commands.",
+    )
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True, max_length=5000)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.DRAFT)
+    min_selections = models.PositiveSmallIntegerField(default=1)
+    max_selections = models.PositiveSmallIntegerField(default=1)
+    opens_at = models.DateTimeField(
+        null=True, blank=True, help_text="Optional: ballots are refused before this time (UTC)."
+    )
+    closes_at = models.DateTimeField(
+        null=True, blank=True, help_text="Optional: ballots are refused from this time (UTC)."
+    )
+    roll_mode = models.CharField(
+        max_length=10, choices=RollMode.choices, default=RollMode.ALL_APPROVED_VOTERS
+    )
+    # Canonical JSON of the Paillier public key. The private key is never stored.
+    public_key = models.TextField(blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    opened_at = models.DateTimeField(null=True, blank=True, editable=False)
+    closed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    published_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(min_selections__lte=F("max_selections")),
+                name="elections_election_min_le_max",
+                violation_error_message="The minimum number of choices exceeds the maximum.",
+            ),
+            models.CheckConstraint(
+                condition=Q(opens_at__isnull=True)
+                | Q(closes_at__isnull=True)
+                | Q(opens_at__lt=F("closes_at")),
+                name="elections_election_opens_before_closes",
+                violation_error_message="The election must open before it closes.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == Status.DRAFT
+
+    @property
+    def is_published(self) -> bool:
+        return self.status == Status.PUBLISHED
+
+    @property
+    def has_key(self) -> bool:
+        return bool(self.public_key)
+
+    def accepts_ballots_at(self, moment: datetime | None = None) -> bool:
+        """Open, and within the schedule if there is one. The closing instant is excluded."""
+        now = moment or timezone.now()
+        if self.status != Status.OPEN:
+            return False
+        if self.opens_at is not None and now < self.opens_at:
+            return False
+        return self.closes_at is None or now < self.closes_at
+
+
+class Candidate(models.Model):
+    """A line on the ballot: an approved candidate account, or a name alone."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    election = models.ForeignKey(Election, on_delete=models.CASCADE, related_name="candidates")
+    position = models.PositiveSmallIntegerField(help_text="Order on the ballot, from 1.")
+    name = models.CharField(max_length=120)
+    affiliation = models.CharField(max_length=120, blank=True)
+    statement = models.TextField(max_length=2000, blank=True)
+    account = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="candidacies",
+        limit_choices_to={"role": "candidate", "is_approved": True},
+    )
+
+    class Meta:
+        ordering = ["election", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["election", "position"], name="elections_candidate_unique_position"
+            ),
+            models.UniqueConstraint(
+                fields=["election", "account"], name="elections_candidate_unique_account"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RollEntry(models.Model):
+    """A voter on an election's explicit roll."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    election = models.ForeignKey(Election, on_delete=models.CASCADE, related_name="roll")
+    voter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="roll_entries"
+    )
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "roll entries"
+        constraints = [
+            models.UniqueConstraint(fields=["election", "voter"], name="elections_roll_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.voter} on {self.election}"
+
+
+class Ballot(models.Model):
+    """One encrypted ballot as cast, with its proofs. Never changed once stored."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    election = models.ForeignKey(Election, on_delete=models.PROTECT, related_name="ballots")
+    voter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="ballots"
+    )
+    # The context the proofs are bound to: a pseudonym of (election, voter).
+    voter_context = models.CharField(max_length=200)
+    sequence = models.PositiveIntegerField(help_text="Position on the ballot board, from 1.")
+    tracker = models.CharField(max_length=64, help_text="SHA-256 of the canonical ballot.")
+    content = models.TextField(help_text="Canonical JSON of the encrypted ballot and proofs.")
+    cast_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["election", "sequence"]
+        constraints = [
+            # One ballot per voter and election, whatever arrives concurrently.
+            models.UniqueConstraint(
+                fields=["election", "voter"], name="elections_ballot_one_per_voter"
+            ),
+            models.UniqueConstraint(
+                fields=["election", "sequence"], name="elections_ballot_unique_sequence"
+            ),
+            # A copied or re-encoded ballot has the same canonical form, hence the same tracker.
+            models.UniqueConstraint(fields=["tracker"], name="elections_ballot_unique_tracker"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.sequence} {self.tracker[:12]}"
+
+
+class EncryptedTally(models.Model):
+    """The running product of every ballot cast, one ciphertext per candidate.
+
+    Updated in the same atomic step as each ballot insert, guarded by ``version``
+    (compare-and-swap), so it always equals the product of the stored ballots.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    election = models.OneToOneField(Election, on_delete=models.CASCADE, related_name="tally")
+    # Lowercase hex ciphertexts in candidate (ballot) order.
+    ciphertexts = models.JSONField(default=list)
+    ballot_count = models.PositiveIntegerField(default=0)
+    version = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "encrypted tallies"
+
+    def __str__(self) -> str:
+        return f"Tally of {self.election} ({self.ballot_count} ballots)"
+
+
+class Result(models.Model):
+    """A decrypted per-candidate count with its proof of correct decryption."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    election = models.ForeignKey(Election, on_delete=models.CASCADE, related_name="results")
+    candidate = models.ForeignKey(Candidate, on_delete=models.CASCADE, related_name="results")
+    count = models.PositiveIntegerField()
+    ciphertext = models.TextField(help_text="The encrypted total that was decrypted (hex).")
+    proof = models.TextField(help_text="r with c = (1+n)^count * r^n mod n^2 (hex).")
+    decrypted_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["election", "candidate__position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["election", "candidate"], name="elections_result_one_per_candidate"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.candidate}: {self.count}"

@@ -1,0 +1,394 @@
+"""Every operation that changes an election. Views, admin actions and commands call these.
+
+Each function enforces the rules of the election's phase itself, so no caller can
+skip a check, and writes an audit entry for administrative actions. Failures raise
+an ``ElectionError`` subclass whose message is safe to show and whose
+``status_code`` a view can return as it is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from django.conf import settings
+from django.db import IntegrityError
+from django.utils import timezone
+
+from accounts.audit import log_action
+from accounts.models import Role, User
+from elections import crypto
+from elections.crypto.encoding import int_to_hex
+
+from . import verification
+from .concurrency import atomic_write, compare_and_swap, run_with_retries
+from .models import Ballot, Candidate, Election, EncryptedTally, Result, RollEntry, RollMode, Status
+
+
+class ElectionError(Exception):
+    """A refused operation; the message is meant for the person who asked."""
+
+    status_code = 400
+
+
+class WrongPhase(ElectionError):
+    status_code = 409
+
+
+class NotEligible(ElectionError):
+    status_code = 403
+
+
+class AlreadyVoted(ElectionError):
+    status_code = 409
+
+
+class InvalidBallotError(ElectionError):
+    status_code = 400
+
+
+class KeyRefused(ElectionError):
+    status_code = 400
+
+
+class TallyMismatch(ElectionError):
+    status_code = 409
+
+
+# --- Reading the public parameters -------------------------------------------
+
+
+def ordered_candidates(election: Election) -> list[Candidate]:
+    return list(election.candidates.order_by("position"))
+
+
+@lru_cache(maxsize=64)
+def _params(
+    election_id: str, public_key_json: str, candidates: tuple[str, ...], low: int, high: int
+) -> crypto.ElectionParams:
+    return crypto.ElectionParams(
+        election_id=election_id,
+        public_key=crypto.public_key_from_json(public_key_json),
+        candidates=candidates,
+        min_selections=low,
+        max_selections=high,
+    )
+
+
+def election_params(election: Election) -> crypto.ElectionParams:
+    """The cryptographic statement every ballot of ``election`` is proved against."""
+    if not election.public_key:
+        raise WrongPhase("This election has no public key yet.")
+    return _params(
+        str(election.id),
+        election.public_key,
+        tuple(str(c.id) for c in ordered_candidates(election)),
+        election.min_selections,
+        election.max_selections,
+    )
+
+
+def voter_context(election: Election, voter: User) -> str:
+    """A pseudonym of (election, voter) that each ballot's proofs are bound to.
+
+    Binding the proofs to it means a ballot copied from another voter does not
+    verify (the Cortier-Smyth replay attack). It is an HMAC so the published
+    ballot board does not name the voter.
+    """
+    key = hashlib.sha256(b"evoting/voter-context/v1" + settings.SECRET_KEY.encode()).digest()
+    message = f"{election.id}:{voter.pk}".encode()
+    return "vc1-" + hmac.new(key, message, hashlib.sha256).hexdigest()[:40]
+
+
+def is_eligible(election: Election, user: User) -> bool:
+    """Approved voter accounts on the roll (every approved voter, or the explicit list)."""
+    if not (user.is_authenticated and user.is_active and user.is_approved):
+        return False
+    if user.role != Role.VOTER:
+        return False
+    if election.roll_mode == RollMode.ALL_APPROVED_VOTERS:
+        return True
+    return RollEntry.objects.filter(election=election, voter=user).exists()
+
+
+def eligible_voter_count(election: Election) -> int:
+    if election.roll_mode == RollMode.ALL_APPROVED_VOTERS:
+        return User.objects.filter(role=Role.VOTER, is_approved=True, is_active=True).count()
+    return election.roll.filter(voter__is_active=True, voter__is_approved=True).count()
+
+
+# --- Setting an election up -----------------------------------------------------
+
+
+def require_draft(election: Election, what: str) -> None:
+    if election.status != Status.DRAFT:
+        raise WrongPhase(f"{what} can only change while the election is a draft.")
+
+
+def generate_keys(
+    *, election: Election, actor: User | None, bits: int = 3072, passphrase: str | None = None
+) -> bytes:
+    """Make the election's key pair; store the public key; return the private key file.
+
+    The private key exists only in the returned bytes: the caller hands them to the
+    administrator (a file or a download) and keeps no copy.
+    """
+    election.refresh_from_db()
+    require_draft(election, "The key")
+    try:
+        public_key, private_key = crypto.generate_keypair(bits)
+    except crypto.CryptoError as error:
+        raise KeyRefused(str(error)) from error
+    key_file = crypto.dump_private_key(
+        private_key, election_id=str(election.id), passphrase=passphrase or None
+    )
+    election.public_key = crypto.public_key_to_json(public_key)
+    election.save(update_fields=["public_key"])
+    log_action(
+        actor=actor,
+        action="elections.key.generated",
+        target=election,
+        data={"bits": bits, "passphrase": bool(passphrase)},
+    )
+    return key_file
+
+
+def open_election(*, election: Election, actor: User | None) -> None:
+    election.refresh_from_db()
+    if election.status != Status.DRAFT:
+        raise WrongPhase("Only a draft election can be opened.")
+    if not election.has_key:
+        raise WrongPhase("Generate the election's key before opening it.")
+    candidates = ordered_candidates(election)
+    if not candidates:
+        raise WrongPhase("An election needs at least one candidate.")
+    if election.max_selections > len(candidates) or election.max_selections < 1:
+        raise WrongPhase("The maximum number of choices must be between 1 and the candidates.")
+    if election.roll_mode == RollMode.EXPLICIT and not election.roll.exists():
+        raise WrongPhase("The voter roll is empty.")
+    election_params(election)  # refuses a key or candidate list the crypto would not accept
+    with atomic_write():
+        EncryptedTally.objects.update_or_create(
+            election=election,
+            defaults={
+                "ciphertexts": [int_to_hex(1)] * len(candidates),
+                "ballot_count": 0,
+                "version": 0,
+            },
+        )
+        election.status = Status.OPEN
+        election.opened_at = timezone.now()
+        election.save(update_fields=["status", "opened_at"])
+    log_action(actor=actor, action="elections.election.opened", target=election)
+
+
+def close_election(*, election: Election, actor: User | None) -> None:
+    with atomic_write():
+        closed = Election.objects.filter(pk=election.pk, status=Status.OPEN).update(
+            status=Status.CLOSED, closed_at=timezone.now()
+        )
+    if not closed:
+        raise WrongPhase("Only an open election can be closed.")
+    election.refresh_from_db()
+    log_action(actor=actor, action="elections.election.closed", target=election)
+
+
+# --- Casting ----------------------------------------------------------------------
+
+
+def cast_ballot(*, election: Election, voter: User, payload: str | bytes) -> Ballot:
+    """Check a ballot and store it together with its product into the encrypted tally.
+
+    The expensive proof check runs before any write. The write re-reads the
+    election inside the atomic section, so a ballot racing with the close is either
+    on the board and in the tally, or refused.
+    """
+    if not is_eligible(election, voter):
+        raise NotEligible("You are not on the voter roll of this election.")
+    if not election.accepts_ballots_at(timezone.now()):
+        raise WrongPhase("This election is not accepting ballots now.")
+    if Ballot.objects.filter(election=election, voter=voter).exists():
+        raise AlreadyVoted("You have already voted in this election.")
+    params = election_params(election)
+    context = voter_context(election, voter)
+    try:
+        ballot = crypto.parse_ballot(params, payload)
+        verification.verify_ballot(params, context, ballot)
+    except crypto.CryptoError as error:
+        raise InvalidBallotError(f"The ballot was refused: {error}") from error
+    content = crypto.ballot_to_json(ballot)
+    tracker = crypto.ballot_tracker(ballot)
+
+    def write() -> Ballot:
+        with atomic_write():
+            current = Election.objects.get(pk=election.pk)
+            if not current.accepts_ballots_at(timezone.now()):
+                raise WrongPhase("This election closed before your ballot was stored.")
+            tally = EncryptedTally.objects.get(election=election)
+            sequence = tally.ballot_count + 1
+            stored = Ballot.objects.create(
+                election=election,
+                voter=voter,
+                voter_context=context,
+                sequence=sequence,
+                tracker=tracker,
+                content=content,
+            )
+            compare_and_swap(
+                EncryptedTally.objects.filter(pk=tally.pk),
+                tally.version,
+                ciphertexts=multiply_into(params, tally.ciphertexts, ballot.ciphertexts),
+                ballot_count=sequence,
+            )
+            return stored
+
+    try:
+        return run_with_retries(write)
+    except IntegrityError as error:
+        if Ballot.objects.filter(election=election, voter=voter).exists():
+            raise AlreadyVoted("You have already voted in this election.") from error
+        if Ballot.objects.filter(tracker=tracker).exists():
+            raise InvalidBallotError("This exact ballot is already on the board.") from error
+        raise
+
+
+def multiply_into(
+    params: crypto.ElectionParams, tally: Sequence[str], ciphertexts: Sequence[int]
+) -> list[str]:
+    """Homomorphic addition: multiply each candidate's total by the ballot's ciphertext.
+
+    The ballot's ciphertexts were validated by the parser, so plain modular
+    multiplication is all that is left to do on the cast path.
+    """
+    n_square = params.n_square
+    return [
+        int_to_hex(int(total, 16) * c % n_square)
+        for total, c in zip(tally, ciphertexts, strict=True)
+    ]
+
+
+# --- Counting --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CandidateCount:
+    candidate: Candidate
+    count: int
+
+
+@dataclass(frozen=True)
+class TallyReport:
+    ballots: int
+    counts: list[CandidateCount]
+    running_tally_matches: bool
+    already_published: bool
+
+
+def product_of_ballots(election: Election, params: crypto.ElectionParams) -> tuple[list[int], int]:
+    """Recompute each candidate's encrypted total from the stored ballots.
+
+    Returns the totals in candidate order and the number of ballots.
+    """
+    contents = election.ballots.order_by("sequence").values_list("content", flat=True)
+    ballots = [crypto.parse_ballot(params, content) for content in contents.iterator()]
+    return list(crypto.aggregate_ballots(params, ballots)), len(ballots)
+
+
+def decrypt_tally(
+    *, election: Election, key_file: bytes, passphrase: str | None, actor: User | None
+) -> TallyReport:
+    """Decrypt the closed election's totals with the administrator's key and publish them.
+
+    The key is used in memory only. The running tally must equal the product of
+    the stored ballots; each count is stored with its proof of correct decryption.
+    Decrypting a published election again must give the same counts.
+    """
+    election.refresh_from_db()
+    if election.status not in (Status.CLOSED, Status.PUBLISHED):
+        raise WrongPhase("The tally can only be decrypted once the election is closed.")
+    params = election_params(election)
+    try:
+        private_key = crypto.load_private_key(
+            key_file,
+            passphrase=passphrase or None,
+            expected_public_key=params.public_key,
+            election_id=params.election_id,
+        )
+    except crypto.CryptoError as error:
+        raise KeyRefused(f"The key was refused: {error}") from error
+    tally = EncryptedTally.objects.get(election=election)
+    totals, ballots = product_of_ballots(election, params)
+    matches = [int(c, 16) for c in tally.ciphertexts] == totals and tally.ballot_count == ballots
+    if not matches:
+        log_action(actor=actor, action="elections.tally.mismatch", target=election)
+        raise TallyMismatch(
+            "The running tally differs from the product of the stored ballots: "
+            "the stored data has been altered. Nothing was decrypted."
+        )
+    candidates = ordered_candidates(election)
+    counts = []
+    for candidate, total in zip(candidates, totals, strict=True):
+        count, proof = crypto.decrypt_with_proof(private_key, total)
+        crypto.verify_decryption(params.public_key, total, count, proof)
+        counts.append((candidate, count, total, proof))
+    already = election.status == Status.PUBLISHED
+    if already:
+        stored = {r.candidate_id: r.count for r in election.results.all()}
+        if stored != {candidate.pk: count for candidate, count, _, _ in counts}:
+            raise TallyMismatch("This decryption differs from the published results.")
+    else:
+        with atomic_write():
+            Result.objects.bulk_create(
+                Result(
+                    election=election,
+                    candidate=candidate,
+                    count=count,
+                    ciphertext=int_to_hex(total),
+                    proof=int_to_hex(proof),
+                )
+                for candidate, count, total, proof in counts
+            )
+            election.status = Status.PUBLISHED
+            election.published_at = timezone.now()
+            election.save(update_fields=["status", "published_at"])
+    log_action(
+        actor=actor,
+        action="elections.tally.decrypted",
+        target=election,
+        data={"ballots": ballots, "republished": already},
+    )
+    return TallyReport(
+        ballots=ballots,
+        counts=[CandidateCount(candidate, count) for candidate, count, _, _ in counts],
+        running_tally_matches=matches,
+        already_published=already,
+    )
+
+
+# --- Reset -----------------------------------------------------------------------
+
+
+def reset_election(*, election: Election, actor: User | None) -> int:
+    """Clear ballots, tally, results and key; return the election to draft.
+
+    Touches nothing of any other election. Returns the number of ballots removed.
+    """
+    with atomic_write():
+        ballots, _ = Ballot.objects.filter(election=election).delete()
+        Result.objects.filter(election=election).delete()
+        EncryptedTally.objects.filter(election=election).delete()
+        Election.objects.filter(pk=election.pk).update(
+            status=Status.DRAFT,
+            public_key="",
+            opened_at=None,
+            closed_at=None,
+            published_at=None,
+        )
+    election.refresh_from_db()
+    log_action(
+        actor=actor, action="elections.election.reset", target=election, data={"ballots": ballots}
+    )
+    return ballots

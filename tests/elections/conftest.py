@@ -1,0 +1,64 @@
+"""Fixtures for elections: small keys, elections in each phase, ballots from the Python client."""
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+import pytest
+
+from accounts.models import User
+from elections import crypto, services
+from elections.crypto.keys import allow_small_keys_for_tests
+from elections.models import Candidate, Election
+
+# Small keys keep the suite fast; production defaults stay at 3072 bits.
+TEST_KEY_BITS = 1024
+
+
+@pytest.fixture(autouse=True)
+def _small_keys() -> Iterator[None]:
+    with allow_small_keys_for_tests():
+        yield
+
+
+@dataclass
+class OpenElection:
+    election: Election
+    key_file: bytes
+    candidates: list[Candidate]
+
+
+@pytest.fixture
+def make_election(db) -> Callable[..., Election]:
+    def make(
+        slug: str = "council-2026", candidates: Sequence[str] = ("Ada", "Grace", "Alan"), **fields
+    ) -> Election:
+        election = Election.objects.create(slug=slug, title=f"Election {slug}", **fields)
+        for position, name in enumerate(candidates, start=1):
+            Candidate.objects.create(election=election, position=position, name=name)
+        return election
+
+    return make
+
+
+@pytest.fixture
+def draft_election(make_election) -> Election:
+    return make_election()
+
+
+@pytest.fixture
+def open_election(draft_election, admin_user) -> OpenElection:
+    key_file = services.generate_keys(election=draft_election, actor=admin_user, bits=TEST_KEY_BITS)
+    services.open_election(election=draft_election, actor=admin_user)
+    return OpenElection(draft_election, key_file, services.ordered_candidates(draft_election))
+
+
+def make_ballot(election: Election, voter: User, selections: Sequence[int]) -> str:
+    """A real encrypted ballot with proofs, bound to ``voter``, as the browser would post it."""
+    params = services.election_params(election)
+    context = services.voter_context(election, voter)
+    return crypto.ballot_to_json(crypto.encrypt_ballot(params, context, list(selections)))
+
+
+@pytest.fixture
+def ballot_for() -> Callable[[Election, User, Sequence[int]], str]:
+    return make_ballot
