@@ -53,6 +53,8 @@ class Election(models.Model):
     opened_at = models.DateTimeField(null=True, blank=True, editable=False)
     closed_at = models.DateTimeField(null=True, blank=True, editable=False)
     published_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Seals the ballot board when the election closes (see elections/board.py).
+    closing_hash = models.CharField(max_length=64, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at"]
@@ -162,7 +164,10 @@ class Ballot(models.Model):
     sequence = models.PositiveIntegerField(help_text="Position on the ballot board, from 1.")
     tracker = models.CharField(max_length=64, help_text="SHA-256 of the canonical ballot.")
     content = models.TextField(help_text="Canonical JSON of the encrypted ballot and proofs.")
-    cast_at = models.DateTimeField(default=timezone.now)
+    cast_at = models.DateTimeField(help_text="UTC, whole milliseconds (part of the chain hash).")
+    chain_hash = models.CharField(
+        max_length=64, help_text="Hash over the previous chain hash and this ballot."
+    )
 
     class Meta:
         ordering = ["election", "sequence"]
@@ -194,6 +199,8 @@ class EncryptedTally(models.Model):
     # Lowercase hex ciphertexts in candidate (ballot) order.
     ciphertexts = models.JSONField(default=list)
     ballot_count = models.PositiveIntegerField(default=0)
+    # The chain hash of the latest ballot (the genesis hash before the first one).
+    head_hash = models.CharField(max_length=64, blank=True)
     version = models.PositiveIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
 

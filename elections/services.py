@@ -23,7 +23,7 @@ from accounts.models import Role, User
 from elections import crypto
 from elections.crypto.encoding import int_to_hex
 
-from . import verification
+from . import board, verification
 from .concurrency import atomic_write, compare_and_swap, run_with_retries
 from .models import Ballot, Candidate, Election, EncryptedTally, Result, RollEntry, RollMode, Status
 
@@ -169,13 +169,14 @@ def open_election(*, election: Election, actor: User | None) -> None:
         raise WrongPhase("The maximum number of choices must be between 1 and the candidates.")
     if election.roll_mode == RollMode.EXPLICIT and not election.roll.exists():
         raise WrongPhase("The voter roll is empty.")
-    election_params(election)  # refuses a key or candidate list the crypto would not accept
+    params = election_params(election)  # refuses a key or candidates the crypto would not take
     with atomic_write():
         EncryptedTally.objects.update_or_create(
             election=election,
             defaults={
-                "ciphertexts": [int_to_hex(1)] * len(candidates),
+                "ciphertexts": [int_to_hex(crypto.encrypted_zero())] * len(candidates),
                 "ballot_count": 0,
+                "head_hash": board.genesis_hash(params.fingerprint),
                 "version": 0,
             },
         )
@@ -186,14 +187,25 @@ def open_election(*, election: Election, actor: User | None) -> None:
 
 
 def close_election(*, election: Election, actor: User | None) -> None:
+    """Stop accepting ballots and seal the board with the closing hash."""
     with atomic_write():
+        tally = EncryptedTally.objects.filter(election=election).first()
+        if tally is None:
+            raise WrongPhase("Only an open election can be closed.")
         closed = Election.objects.filter(pk=election.pk, status=Status.OPEN).update(
-            status=Status.CLOSED, closed_at=timezone.now()
+            status=Status.CLOSED,
+            closed_at=timezone.now(),
+            closing_hash=board.closing_hash(tally.head_hash, tally.ballot_count),
         )
-    if not closed:
-        raise WrongPhase("Only an open election can be closed.")
+        if not closed:
+            raise WrongPhase("Only an open election can be closed.")
     election.refresh_from_db()
-    log_action(actor=actor, action="elections.election.closed", target=election)
+    log_action(
+        actor=actor,
+        action="elections.election.closed",
+        target=election,
+        data={"ballots": tally.ballot_count, "closing_hash": election.closing_hash},
+    )
 
 
 # --- Casting ----------------------------------------------------------------------
@@ -229,6 +241,10 @@ def cast_ballot(*, election: Election, voter: User, payload: str | bytes) -> Bal
                 raise WrongPhase("This election closed before your ballot was stored.")
             tally = EncryptedTally.objects.get(election=election)
             sequence = tally.ballot_count + 1
+            cast_at = board.to_millis(timezone.now())
+            chain_hash = board.ballot_hash(
+                tally.head_hash, sequence, context, board.format_cast_at(cast_at), tracker
+            )
             stored = Ballot.objects.create(
                 election=election,
                 voter=voter,
@@ -236,12 +252,15 @@ def cast_ballot(*, election: Election, voter: User, payload: str | bytes) -> Bal
                 sequence=sequence,
                 tracker=tracker,
                 content=content,
+                cast_at=cast_at,
+                chain_hash=chain_hash,
             )
             compare_and_swap(
                 EncryptedTally.objects.filter(pk=tally.pk),
                 tally.version,
                 ciphertexts=multiply_into(params, tally.ciphertexts, ballot.ciphertexts),
                 ballot_count=sequence,
+                head_hash=chain_hash,
             )
             return stored
 
@@ -383,6 +402,7 @@ def reset_election(*, election: Election, actor: User | None) -> int:
         Election.objects.filter(pk=election.pk).update(
             status=Status.DRAFT,
             public_key="",
+            closing_hash="",
             opened_at=None,
             closed_at=None,
             published_at=None,
