@@ -188,10 +188,10 @@ class Ballot(models.Model):
 
 
 class EncryptedTally(models.Model):
-    """The running product of every ballot cast, one ciphertext per candidate.
+    """The running product of the ballots cast, one ciphertext per candidate.
 
-    Updated in the same atomic step as each ballot insert, guarded by ``version``
-    (compare-and-swap), so it always equals the product of the stored ballots.
+    It holds the product of the ballots numbered 1 to ``ballot_count`` and only
+    moves by compare-and-swap on ``version`` (see ``elections/ballot_box.py``).
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -201,6 +201,8 @@ class EncryptedTally(models.Model):
     ballot_count = models.PositiveIntegerField(default=0)
     # The chain hash of the latest ballot (the genesis hash before the first one).
     head_hash = models.CharField(max_length=64, blank=True)
+    # Set when the election closes: nothing more is folded in after that.
+    is_closed = models.BooleanField(default=False)
     version = models.PositiveIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
 

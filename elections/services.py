@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
 from django.conf import settings
-from django.db import IntegrityError
 from django.utils import timezone
 
 from accounts.audit import log_action
@@ -23,8 +21,8 @@ from accounts.models import Role, User
 from elections import crypto
 from elections.crypto.encoding import int_to_hex
 
-from . import board, verification
-from .concurrency import atomic_write, compare_and_swap, run_with_retries
+from . import ballot_box, board, verification
+from .concurrency import atomic_write
 from .models import Ballot, Candidate, Election, EncryptedTally, Result, RollEntry, RollMode, Status
 
 
@@ -188,17 +186,18 @@ def open_election(*, election: Election, actor: User | None) -> None:
 
 def close_election(*, election: Election, actor: User | None) -> None:
     """Stop accepting ballots and seal the board with the closing hash."""
-    with atomic_write():
-        tally = EncryptedTally.objects.filter(election=election).first()
-        if tally is None:
-            raise WrongPhase("Only an open election can be closed.")
-        closed = Election.objects.filter(pk=election.pk, status=Status.OPEN).update(
-            status=Status.CLOSED,
-            closed_at=timezone.now(),
-            closing_hash=board.closing_hash(tally.head_hash, tally.ballot_count),
-        )
-        if not closed:
-            raise WrongPhase("Only an open election can be closed.")
+    election.refresh_from_db()
+    if election.status != Status.OPEN:
+        raise WrongPhase("Only an open election can be closed.")
+    # Status first, so no new cast starts; then the box, so none in flight is counted late.
+    if not Election.objects.filter(pk=election.pk, status=Status.OPEN).update(
+        status=Status.CLOSED, closed_at=timezone.now()
+    ):
+        raise WrongPhase("Only an open election can be closed.")
+    tally = ballot_box.close_box(election, election_params(election))
+    Election.objects.filter(pk=election.pk).update(
+        closing_hash=board.closing_hash(tally.head_hash, tally.ballot_count)
+    )
     election.refresh_from_db()
     log_action(
         actor=actor,
@@ -214,9 +213,9 @@ def close_election(*, election: Election, actor: User | None) -> None:
 def cast_ballot(*, election: Election, voter: User, payload: str | bytes) -> Ballot:
     """Check a ballot and store it together with its product into the encrypted tally.
 
-    The expensive proof check runs before any write. The write re-reads the
-    election inside the atomic section, so a ballot racing with the close is either
-    on the board and in the tally, or refused.
+    The expensive proof check runs before any write. The ballot box re-reads the
+    election when it stores the ballot, so a ballot racing with the close is either
+    on the board and in the tally, or refused and not stored.
     """
     if not is_eligible(election, voter):
         raise NotEligible("You are not on the voter roll of this election.")
@@ -231,62 +230,21 @@ def cast_ballot(*, election: Election, voter: User, payload: str | bytes) -> Bal
         verification.verify_ballot(params, context, ballot)
     except crypto.CryptoError as error:
         raise InvalidBallotError(f"The ballot was refused: {error}") from error
-    content = crypto.ballot_to_json(ballot)
-    tracker = crypto.ballot_tracker(ballot)
-
-    def write() -> Ballot:
-        with atomic_write():
-            current = Election.objects.get(pk=election.pk)
-            if not current.accepts_ballots_at(timezone.now()):
-                raise WrongPhase("This election closed before your ballot was stored.")
-            tally = EncryptedTally.objects.get(election=election)
-            sequence = tally.ballot_count + 1
-            cast_at = board.to_millis(timezone.now())
-            chain_hash = board.ballot_hash(
-                tally.head_hash, sequence, context, board.format_cast_at(cast_at), tracker
-            )
-            stored = Ballot.objects.create(
-                election=election,
-                voter=voter,
-                voter_context=context,
-                sequence=sequence,
-                tracker=tracker,
-                content=content,
-                cast_at=cast_at,
-                chain_hash=chain_hash,
-            )
-            compare_and_swap(
-                EncryptedTally.objects.filter(pk=tally.pk),
-                tally.version,
-                ciphertexts=multiply_into(params, tally.ciphertexts, ballot.ciphertexts),
-                ballot_count=sequence,
-                head_hash=chain_hash,
-            )
-            return stored
-
+    cast = ballot_box.CastBallot(
+        voter_id=voter.pk,
+        voter_context=context,
+        ballot=ballot,
+        content=crypto.ballot_to_json(ballot),
+        tracker=crypto.ballot_tracker(ballot),
+    )
     try:
-        return run_with_retries(write)
-    except IntegrityError as error:
-        if Ballot.objects.filter(election=election, voter=voter).exists():
-            raise AlreadyVoted("You have already voted in this election.") from error
-        if Ballot.objects.filter(tracker=tracker).exists():
-            raise InvalidBallotError("This exact ballot is already on the board.") from error
-        raise
-
-
-def multiply_into(
-    params: crypto.ElectionParams, tally: Sequence[str], ciphertexts: Sequence[int]
-) -> list[str]:
-    """Homomorphic addition: multiply each candidate's total by the ballot's ciphertext.
-
-    The ballot's ciphertexts were validated by the parser, so plain modular
-    multiplication is all that is left to do on the cast path.
-    """
-    n_square = params.n_square
-    return [
-        int_to_hex(int(total, 16) * c % n_square)
-        for total, c in zip(tally, ciphertexts, strict=True)
-    ]
+        return ballot_box.store_ballot(election, params, cast)
+    except ballot_box.DuplicateVoter:
+        raise AlreadyVoted("You have already voted in this election.") from None
+    except ballot_box.DuplicateBallot:
+        raise InvalidBallotError("This exact ballot is already on the board.") from None
+    except ballot_box.BoxClosed:
+        raise WrongPhase("This election closed before your ballot was stored.") from None
 
 
 # --- Counting --------------------------------------------------------------------
@@ -306,12 +264,16 @@ class TallyReport:
     already_published: bool
 
 
-def product_of_ballots(election: Election, params: crypto.ElectionParams) -> tuple[list[int], int]:
-    """Recompute each candidate's encrypted total from the stored ballots.
+def product_of_ballots(
+    election: Election, params: crypto.ElectionParams, limit: int | None = None
+) -> tuple[list[int], int]:
+    """Recompute each candidate's encrypted total from the stored ballots (up to ``limit``).
 
     Returns the totals in candidate order and the number of ballots.
     """
     contents = election.ballots.order_by("sequence").values_list("content", flat=True)
+    if limit is not None:
+        contents = contents.filter(sequence__lte=limit)
     ballots = [crypto.parse_ballot(params, content) for content in contents.iterator()]
     return list(crypto.aggregate_ballots(params, ballots)), len(ballots)
 
@@ -338,6 +300,14 @@ def decrypt_tally(
         )
     except crypto.CryptoError as error:
         raise KeyRefused(f"The key was refused: {error}") from error
+    discarded = ballot_box.discard_unfolded(election)
+    if discarded:
+        log_action(
+            actor=actor,
+            action="elections.ballot_box.discarded_uncounted",
+            target=election,
+            data={"ballots": discarded},
+        )
     tally = EncryptedTally.objects.get(election=election)
     totals, ballots = product_of_ballots(election, params)
     matches = [int(c, 16) for c in tally.ciphertexts] == totals and tally.ballot_count == ballots
@@ -412,3 +382,15 @@ def reset_election(*, election: Election, actor: User | None) -> int:
         actor=actor, action="elections.election.reset", target=election, data={"ballots": ballots}
     )
     return ballots
+
+
+def public_key_fingerprint(election: Election) -> str:
+    """A short digest of the stored public key that people can compare by eye.
+
+    The first 16 bytes of SHA-256 over the canonical public key JSON, as hex in
+    groups of four; empty when the election has no key yet.
+    """
+    if not election.public_key:
+        return ""
+    digest = hashlib.sha256(election.public_key.encode("ascii")).hexdigest()[:32]
+    return ":".join(digest[i : i + 4] for i in range(0, len(digest), 4))
