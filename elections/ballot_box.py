@@ -22,6 +22,7 @@ leaves a stored ballot outside the tally even for an instant.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -59,7 +60,7 @@ class DuplicateBallot(Exception):
 class CastBallot:
     """A ballot whose proofs have been checked, ready to store."""
 
-    voter_id: object
+    voter_id: uuid.UUID
     voter_context: str
     ballot: crypto.Ballot
     content: str

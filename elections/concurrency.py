@@ -36,7 +36,8 @@ class WriteConflict(Exception):
 def _mongodb_atomic() -> Any:
     from django_mongodb_backend import transaction as mongo_transaction
 
-    if connection.features._supports_transactions:
+    # The backend's own flag: true on a replica set or sharded cluster.
+    if getattr(connection.features, "_supports_transactions", False):
         return mongo_transaction.atomic()
     return nullcontext()
 

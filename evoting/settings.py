@@ -106,9 +106,52 @@ TEMPLATES = [
 ]
 
 # --- Database -------------------------------------------------------------
-DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
-}
+DATABASE_URL = env.str("MONGODB_URI", default="") or env.str(
+    "DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"
+)
+USE_MONGODB = DATABASE_URL.startswith(("mongodb://", "mongodb+srv://"))
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+if USE_MONGODB:
+    # === MongoDB: every backend-specific setting lives in this block ============
+    # The official django-mongodb-backend. The project's models use UUID primary
+    # keys and share their migrations with SQLite; the contrib and third-party apps
+    # with integer AutoFields get ObjectIdAutoField AppConfigs and migration modules
+    # of their own. Transactions (replica sets) are used when available, but
+    # correctness of the cast path does not depend on them (elections/ballot_box.py).
+    from pymongo.uri_parser import parse_uri as _parse_mongodb_uri
+
+    DATABASES = {
+        "default": {
+            "ENGINE": "django_mongodb_backend",
+            "HOST": DATABASE_URL,
+            "NAME": env.str("MONGODB_NAME", default="")
+            or _parse_mongodb_uri(DATABASE_URL)["database"]
+            or "evoting",
+        }
+    }
+    DEFAULT_AUTO_FIELD = "django_mongodb_backend.fields.ObjectIdAutoField"
+    _MONGODB_APP_CONFIGS = {
+        "django.contrib.admin": "evoting.mongo_apps.MongoAdminConfig",
+        "django.contrib.auth": "evoting.mongo_apps.MongoAuthConfig",
+        "django.contrib.contenttypes": "evoting.mongo_apps.MongoContentTypesConfig",
+        "axes": "evoting.mongo_apps.MongoAxesConfig",
+    }
+    INSTALLED_APPS = [
+        "django_mongodb_backend",
+        *(_MONGODB_APP_CONFIGS.get(app, app) for app in INSTALLED_APPS),
+    ]
+    MIGRATION_MODULES = {
+        "admin": "evoting.mongo_migrations.admin",
+        "auth": "evoting.mongo_migrations.auth",
+        "contenttypes": "evoting.mongo_migrations.contenttypes",
+        "axes": "evoting.mongo_migrations.axes",
+    }
+    # =============================================================================
+else:
+    DATABASES = {"default": env.db_url_config(DATABASE_URL)}
+
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     VAR_DIR.mkdir(exist_ok=True)
     DATABASES["default"].setdefault("OPTIONS", {}).update(
@@ -121,8 +164,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
     )
-
-DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Accounts and authentication -----------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -241,3 +282,31 @@ LOGGING = {
         "axes": {"level": "WARNING"},
     },
 }
+
+# --- Email: set-password links for voters put on a roll, password resets ----------
+# EMAIL_URL (e.g. smtp+tls://user:password@mail.example.org:587) configures SMTP;
+# without it development prints messages to the console.
+if env.str("EMAIL_URL", default=""):
+    _email = env.email_url("EMAIL_URL")
+    EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+    EMAIL_HOST = _email.get("EMAIL_HOST", "localhost")
+    EMAIL_PORT = _email.get("EMAIL_PORT", 25)
+    EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER", "")
+    EMAIL_HOST_PASSWORD = _email.get("EMAIL_HOST_PASSWORD", "")
+    EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
+    EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
+else:
+    EMAIL_BACKEND = env.str(
+        "EMAIL_BACKEND",
+        default=(
+            "django.core.mail.backends.console.EmailBackend"
+            if DEBUG
+            else "django.core.mail.backends.smtp.EmailBackend"
+        ),
+    )
+EMAIL_TIMEOUT = 20
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="E-voting <noreply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# The address of the site as voters reach it, for links in emails sent by commands
+# (a web request knows its own address).
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000" if DEBUG else "")

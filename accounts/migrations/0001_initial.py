@@ -15,7 +15,10 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ("auth", "0012_alter_user_first_name_max_length"),
+        # __first__ rather than a named migration: on MongoDB the contrib auth app has its
+        # own migrations (evoting/mongo_migrations/auth) with other names. Group and
+        # Permission, the only auth models referred to here, exist from the first one.
+        ("auth", "__first__"),
     ]
 
     operations = [
