@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install system-deps run test lint typecheck pytest jstest clean
+.PHONY: install system-deps run test lint typecheck pytest jstest test-mongodb mongodb-migrations clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,16 @@ jstest: system-deps
 	node --test tests/js/
 
 test: lint typecheck pytest jstest
+
+# The whole Python suite against a real MongoDB (a single-node replica set), e.g.
+# TEST_MONGODB_URI='mongodb://localhost:27017/evoting?replicaSet=rs0' make test-mongodb
+test-mongodb: install
+	@test -n "$(TEST_MONGODB_URI)" || { echo "Set TEST_MONGODB_URI to a MongoDB replica set." >&2; exit 2; }
+	DATABASE_URL="$(TEST_MONGODB_URI)" $(BIN)/python -m pytest -m "not sqlite_only"
+
+# Regenerate the contrib apps' MongoDB migrations (needs no server).
+mongodb-migrations: install
+	DATABASE_URL=mongodb://localhost/evoting $(BIN)/python -m evoting.mongo_migrations.check --write
 
 clean:
 	rm -rf $(VENV) staticfiles .mypy_cache .ruff_cache .pytest_cache

@@ -3,11 +3,21 @@
 from collections.abc import Callable
 
 import pytest
+from django.conf import settings
 from django.test import Client
 
 from accounts.models import Role, User
 
 PASSWORD = "correct horse battery staple 42"
+
+
+def pytest_collection_modifyitems(config, items):
+    if not settings.USE_MONGODB:
+        return
+    skip = pytest.mark.skip(reason="SQLite-specific test, not run against MongoDB")
+    for item in items:
+        if "sqlite_only" in item.keywords:
+            item.add_marker(skip)
 
 
 @pytest.fixture(autouse=True)
