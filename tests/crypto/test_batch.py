@@ -1,0 +1,92 @@
+"""Multi-exponentiation and batch verification (serial and with worker processes)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from elections.crypto import (
+    Ballot,
+    ElectionParams,
+    ParameterError,
+    batch_verify,
+    encrypt_ballot,
+    multi_exp,
+    shutdown_workers,
+)
+
+
+@given(
+    pairs=st.lists(st.tuples(st.integers(0, 2**300), st.integers(0, 2**400)), max_size=40),
+    modulus=st.integers(2, 2**200),
+)
+def test_multi_exp_matches_naive(pairs: list[tuple[int, int]], modulus: int) -> None:
+    expected = 1 % modulus
+    for base, exponent in pairs:
+        expected = expected * pow(base, exponent, modulus) % modulus
+    assert multi_exp([b for b, _ in pairs], [e for _, e in pairs], modulus) == expected
+
+
+def test_multi_exp_refuses_bad_arguments() -> None:
+    with pytest.raises(ParameterError):
+        multi_exp([2], [-1], 7)
+    with pytest.raises(ParameterError):
+        multi_exp([2, 3], [1], 7)
+
+
+@pytest.fixture(scope="module")
+def pool(params: ElectionParams) -> list[tuple[str, Ballot]]:
+    return [
+        (f"v{i}", encrypt_ballot(params, f"v{i}", [int(j == i % 3) for j in range(3)]))
+        for i in range(40)
+    ]
+
+
+def _break(item: tuple[str, Ballot]) -> tuple[str, Ballot]:
+    voter, ballot = item
+    proof = ballot.count_proof
+    return voter, dataclasses.replace(
+        ballot, count_proof=dataclasses.replace(proof, responses=(proof.responses[0] + 1,))
+    )
+
+
+def test_empty_and_all_good_batches(params: ElectionParams, pool: list[tuple[str, Ballot]]) -> None:
+    assert batch_verify(params, []) == []
+    assert batch_verify(params, pool) == []
+
+
+@pytest.mark.parametrize("bad", [[0], [39], [3, 4], [0, 13, 26, 39], list(range(0, 40, 3))])
+def test_bisection_finds_exactly_the_bad_ballots(
+    params: ElectionParams, pool: list[tuple[str, Ballot]], bad: list[int]
+) -> None:
+    items = [(_break(item) if i in bad else item) for i, item in enumerate(pool)]
+    assert batch_verify(params, items) == bad
+
+
+def test_cheap_checks_and_malformed_items(
+    params: ElectionParams, pool: list[tuple[str, Ballot]]
+) -> None:
+    items: list[object] = list(pool[:6])
+    items[1] = ("someone-else", pool[1][1])  # challenge mismatch
+    items[2] = ("", pool[2][1])  # invalid voter context
+    items[3] = ("v3", "not a ballot")
+    items[4] = ("v4",)
+    assert batch_verify(params, items) == [1, 2, 3, 4]  # type: ignore[arg-type]
+    with pytest.raises(ParameterError):
+        batch_verify("params", [])  # type: ignore[arg-type]
+    with pytest.raises(ParameterError):
+        batch_verify(params, [], workers=0)
+
+
+def test_worker_processes_give_the_same_answer(
+    params: ElectionParams, pool: list[tuple[str, Ballot]]
+) -> None:
+    items = [(_break(item) if i in (5, 30) else item) for i, item in enumerate(pool)]
+    try:
+        assert batch_verify(params, items, workers=2) == [5, 30]
+        assert batch_verify(params, pool, workers=2) == []
+    finally:
+        shutdown_workers()
