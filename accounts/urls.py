@@ -18,3 +18,28 @@ urlpatterns = [
     path("me/", views.account, name="account"),
     path("me/candidate/", views.candidate_profile, name="candidate_profile"),
 ]
+
+# Choosing or resetting a password by email; voters imported onto a roll set their first
+# password this way.
+urlpatterns += [
+    path(
+        "password/reset/",
+        auth_views.PasswordResetView.as_view(),
+        name="password_reset",
+    ),
+    path(
+        "password/reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(),
+        name="password_reset_done",
+    ),
+    path(
+        "password/reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "password/reset/complete/",
+        auth_views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
+]

@@ -1,0 +1,660 @@
+"""Election administration.
+
+Irreversible steps (keys, opening, closing, decryption, reset, roll import) are
+admin actions or views in the manner of Django's ``delete_selected``: a declared
+permission, a confirmation page, a message with a count, and an audit entry
+written by the service that does the work. Ballots, tallies and results are
+read-only here: the only way to change them is through the services.
+"""
+
+import hashlib
+from typing import Any
+
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied
+from django.core.files.uploadhandler import MemoryFileUploadHandler
+from django.db.models import Count, QuerySet
+from django.forms import BaseInlineFormSet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils.decorators import method_decorator
+from django.utils.html import format_html, format_html_join
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.debug import sensitive_post_parameters
+
+from accounts.audit import log_action
+from accounts.models import Role, User
+
+from . import roll, services
+from .forms import (
+    MAX_KEY_UPLOAD_BYTES,
+    CandidateForm,
+    DecryptForm,
+    GenerateKeysForm,
+    ResetForm,
+    RollEntryForm,
+    RollUploadForm,
+)
+from .models import Ballot, Candidate, Election, EncryptedTally, Result, RollEntry, Status
+
+TEMPLATES = "admin/elections/election/"
+ROLL_SESSION_KEY = "elections.roll-import"
+DRAFT_ONLY_FIELDS = (
+    "slug",
+    "min_selections",
+    "max_selections",
+    "opens_at",
+    "closes_at",
+    "roll_mode",
+)
+
+
+class KeyUploadHandler(MemoryFileUploadHandler):
+    """Keeps an uploaded private key in memory; a larger request is dropped, never spooled."""
+
+    def handle_raw_input(
+        self,
+        input_data: Any,
+        META: dict[str, Any],
+        content_length: int,
+        boundary: Any,
+        encoding: str | None = None,
+    ) -> None:
+        self.activated = content_length <= MAX_KEY_UPLOAD_BYTES
+
+
+def acting_user(request: HttpRequest) -> User:
+    user = request.user
+    assert isinstance(user, User)  # admin views run for signed-in staff only
+    return user
+
+
+class CandidateInline(admin.TabularInline[Candidate, Election]):
+    model = Candidate
+    form = CandidateForm
+    extra = 0
+    fields = ("position", "name", "affiliation", "statement", "account")
+    # The ballot is fixed once voting opens: candidates change only in a draft.
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_add_permission(request, obj) and (obj is None or obj.is_draft)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_change_permission(request, obj) and (obj is None or obj.is_draft)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_delete_permission(request, obj) and (obj is None or obj.is_draft)
+
+
+@admin.register(Election)
+class ElectionAdmin(admin.ModelAdmin[Election]):
+    list_display = ("title", "slug", "status", "turnout", "opens_at", "closes_at")
+    list_filter = ("status", "roll_mode")
+    search_fields = ("title", "slug", "description")
+    inlines = [CandidateInline]
+    actions = [
+        "generate_keys",
+        "open_selected",
+        "close_selected",
+        "decrypt_and_publish",
+        "reset_election",
+    ]
+    fieldsets = (
+        (None, {"fields": ("title", "slug", "description", "status")}),
+        ("Rules", {"fields": ("min_selections", "max_selections", "roll_mode", "voter_roll")}),
+        ("Schedule (UTC)", {"fields": ("opens_at", "closes_at")}),
+        (
+            "Key and history",
+            {"fields": ("key_fingerprint", "opened_at", "closed_at", "published_at")},
+        ),
+    )
+
+    # --- Lists and forms -----------------------------------------------------
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Election]:
+        return super().get_queryset(request).annotate(ballots_cast=Count("ballots"))
+
+    @admin.display(description="Turnout (ballots cast)", ordering="ballots_cast")
+    def turnout(self, obj: Election) -> int:
+        return int(getattr(obj, "ballots_cast", 0))
+
+    @admin.display(description="Public key fingerprint")
+    def key_fingerprint(self, obj: Election) -> str:
+        return services.public_key_fingerprint(obj) or "No key yet"
+
+    @admin.display(description="Voter roll")
+    def voter_roll(self, obj: Election) -> str:
+        if obj._state.adding:
+            return "Save the election first."
+        entries = reverse("admin:elections_rollentry_changelist") + f"?election__id__exact={obj.pk}"
+        links = format_html('<a href="{}">{} voter(s) on the roll</a>', entries, obj.roll.count())
+        if obj.is_draft:
+            upload = reverse("admin:elections_election_import_voters", args=[obj.pk])
+            links += format_html(' · <a href="{}">Import voters from CSV</a>', upload)
+        return links
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        always = (
+            "status",
+            "voter_roll",
+            "key_fingerprint",
+            "opened_at",
+            "closed_at",
+            "published_at",
+        )
+        if obj is not None and not obj.is_draft:
+            return always + DRAFT_ONLY_FIELDS
+        return always
+
+    def get_prepopulated_fields(self, request: HttpRequest, obj: Any = None) -> dict[str, Any]:
+        return {"slug": ("title",)} if obj is None else {}
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Only drafts can go: an election that ever opened has a board to keep.
+        return super().has_delete_permission(request, obj) and (obj is None or obj.is_draft)
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def save_model(self, request: HttpRequest, obj: Election, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        log_action(
+            actor=acting_user(request),
+            action="elections.election.changed" if change else "elections.election.created",
+            target=obj,
+            data={"fields": sorted(form.changed_data)},
+        )
+
+    def save_formset(
+        self,
+        request: HttpRequest,
+        form: Any,
+        formset: BaseInlineFormSet[Any, Any, Any],
+        change: bool,
+    ) -> None:
+        super().save_formset(request, form, formset, change)
+        if formset.has_changed():
+            log_action(
+                actor=acting_user(request),
+                action="elections.candidates.changed",
+                target=form.instance,
+                data={"candidates": form.instance.candidates.count()},
+            )
+
+    @method_decorator(sensitive_post_parameters("passphrase", "passphrase_again"))
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        return super().changelist_view(request, extra_context)
+
+    # --- Permissions and confirmation pages ------------------------------------
+
+    def has_manage_permission(self, request: HttpRequest) -> bool:
+        """Running an election: approved administrators with the change permission."""
+        user = request.user
+        return (
+            isinstance(user, User)
+            and user.is_active
+            and user.role == Role.ADMINISTRATOR
+            and user.is_approved
+            and self.has_change_permission(request)
+        )
+
+    def confirmation(
+        self,
+        request: HttpRequest,
+        template: str,
+        queryset: QuerySet[Election],
+        title: str,
+        status: int = 200,
+        **context: Any,
+    ) -> TemplateResponse:
+        return TemplateResponse(
+            request,
+            TEMPLATES + template,
+            {
+                **self.admin_site.each_context(request),
+                "title": title,
+                "queryset": queryset,
+                "opts": self.model._meta,
+                "action": request.POST.get("action", ""),
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                "media": self.media,
+                **context,
+            },
+            status=status,
+        )
+
+    def single(self, request: HttpRequest, queryset: QuerySet[Election]) -> Election | None:
+        if queryset.count() != 1:
+            self.message_user(
+                request, "Select exactly one election for this action.", messages.WARNING
+            )
+            return None
+        return queryset.get()
+
+    def run_for_each(
+        self, request: HttpRequest, queryset: QuerySet[Election], operation: Any, done: str
+    ) -> None:
+        count = 0
+        for election in queryset:
+            try:
+                operation(election=election, actor=acting_user(request))
+            except services.ElectionError as error:
+                self.message_user(request, f"{election.slug}: {error}", messages.ERROR)
+            else:
+                count += 1
+        if count:
+            self.message_user(request, f"{done} {count} election(s).", messages.SUCCESS)
+
+    # --- Actions -----------------------------------------------------------------
+
+    @admin.action(description="Open selected elections", permissions=["manage"])
+    def open_selected(
+        self, request: HttpRequest, queryset: QuerySet[Election]
+    ) -> TemplateResponse | None:
+        if request.POST.get("post") != "yes":
+            return self.confirmation(
+                request,
+                "confirm_phase.html",
+                queryset,
+                "Open elections?",
+                consequence="Voters can cast ballots from now on (within the schedule). The "
+                "candidates, rules and voter roll can no longer change.",
+            )
+        self.run_for_each(request, queryset, services.open_election, "Opened")
+        return None
+
+    @admin.action(description="Close selected elections", permissions=["manage"])
+    def close_selected(
+        self, request: HttpRequest, queryset: QuerySet[Election]
+    ) -> TemplateResponse | None:
+        if request.POST.get("post") != "yes":
+            return self.confirmation(
+                request,
+                "confirm_phase.html",
+                queryset,
+                "Close elections?",
+                consequence="No more ballots will be accepted. This cannot be undone.",
+            )
+        self.run_for_each(request, queryset, services.close_election, "Closed")
+        return None
+
+    @admin.action(description="Generate keys (downloads the private key)", permissions=["manage"])
+    def generate_keys(
+        self, request: HttpRequest, queryset: QuerySet[Election]
+    ) -> HttpResponse | None:
+        election = self.single(request, queryset)
+        if election is None:
+            return None
+        if not election.is_draft:
+            self.message_user(request, "Keys can only be generated for a draft.", messages.ERROR)
+            return None
+        form = GenerateKeysForm(request.POST if request.POST.get("post") == "yes" else None)
+        if not form.is_valid():
+            return self.confirmation(
+                request,
+                "generate_keys.html",
+                queryset,
+                f"Generate the keys of {election}",
+                status=400 if form.is_bound else 200,
+                election=election,
+                form=form,
+            )
+        try:
+            key_file = services.generate_keys(
+                election=election,
+                actor=acting_user(request),
+                bits=form.cleaned_data["bits"],
+                passphrase=form.cleaned_data["passphrase"] or None,
+            )
+        except services.ElectionError as error:
+            self.message_user(request, str(error), messages.ERROR)
+            return None
+        response = HttpResponse(key_file, content_type="application/json")
+        response["Content-Disposition"] = (
+            f'attachment; filename="election-{election.slug}.key.json"'
+        )
+        response["Cache-Control"] = "no-store"
+        return response
+
+    @admin.action(description="Decrypt and publish the result", permissions=["manage"])
+    def decrypt_and_publish(
+        self, request: HttpRequest, queryset: QuerySet[Election]
+    ) -> HttpResponse | None:
+        election = self.single(request, queryset)
+        if election is None:
+            return None
+        # The key arrives as an upload, which needs its own view (see decrypt_view).
+        return redirect("admin:elections_election_decrypt", election.pk)
+
+    @admin.action(description="Reset to draft (deletes ballots)", permissions=["manage"])
+    def reset_election(
+        self, request: HttpRequest, queryset: QuerySet[Election]
+    ) -> TemplateResponse | None:
+        election = self.single(request, queryset)
+        if election is None:
+            return None
+        form = ResetForm(
+            request.POST if request.POST.get("post") == "yes" else None, slug=election.slug
+        )
+        if not form.is_valid():
+            return self.confirmation(
+                request,
+                "reset.html",
+                queryset,
+                f"Reset {election}?",
+                status=400 if form.is_bound else 200,
+                election=election,
+                form=form,
+                ballots=election.ballots.count(),
+            )
+        try:
+            ballots = services.reset_election(election=election, actor=acting_user(request))
+        except services.ElectionError as error:
+            self.message_user(request, str(error), messages.ERROR)
+            return None
+        self.message_user(
+            request,
+            f"Reset 1 election ({election.slug}); deleted {ballots} ballot(s).",
+            messages.SUCCESS,
+        )
+        return None
+
+    # --- Views with uploads ------------------------------------------------------
+
+    def get_urls(self) -> list[URLPattern]:
+        wrap = self.admin_site.admin_view
+        return [
+            path(
+                "<path:object_id>/decrypt/",
+                wrap(csrf_exempt(self.decrypt_view)),
+                name="elections_election_decrypt",
+            ),
+            path(
+                "<path:object_id>/import-voters/",
+                wrap(self.import_voters_view),
+                name="elections_election_import_voters",
+            ),
+            *super().get_urls(),
+        ]
+
+    def managed_election(self, request: HttpRequest, object_id: str) -> Election:
+        if not self.has_manage_permission(request):
+            raise PermissionDenied("Only administrators who may change elections can do this.")
+        election = self.get_object(request, object_id)
+        if election is None:
+            raise Http404("No such election.")
+        return election
+
+    def decrypt_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        # Replacing the upload handlers must happen before anything reads the body,
+        # including the CSRF check, hence csrf_exempt outside and csrf_protect inside.
+        request.upload_handlers = [KeyUploadHandler(request)]
+        return self.decrypt_protected(request, object_id)
+
+    @method_decorator(csrf_protect)
+    @method_decorator(sensitive_post_parameters("passphrase"))
+    def decrypt_protected(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        election = self.managed_election(request, object_id)
+        form, report, status = DecryptForm(), None, 200
+        if request.method == "POST":
+            if int(request.META.get("CONTENT_LENGTH") or 0) > MAX_KEY_UPLOAD_BYTES:
+                return self.decrypt_page(
+                    request,
+                    election,
+                    form,
+                    None,
+                    413,
+                    error="The upload is too large to be a key file.",
+                )
+            form = DecryptForm(request.POST, request.FILES)
+            status = 400
+            if form.is_valid():
+                try:
+                    report = services.decrypt_tally(
+                        election=election,
+                        key_file=form.cleaned_data["key_file"],
+                        passphrase=form.cleaned_data["passphrase"] or None,
+                        actor=acting_user(request),
+                    )
+                except services.ElectionError as error:
+                    form.add_error(None, str(error))
+                    status = error.status_code
+                else:
+                    status = 200
+                    self.message_user(
+                        request,
+                        f"Decrypted 1 election ({election.slug}): {report.ballots} ballot(s).",
+                        messages.SUCCESS,
+                    )
+        return self.decrypt_page(request, election, form, report, status)
+
+    def decrypt_page(
+        self,
+        request: HttpRequest,
+        election: Election,
+        form: DecryptForm,
+        report: services.TallyReport | None,
+        status: int,
+        error: str = "",
+    ) -> TemplateResponse:
+        rows = []
+        if report is not None:
+            for entry in report.counts:
+                share = 100 * entry.count / report.ballots if report.ballots else 0.0
+                rows.append((entry.candidate.name, entry.count, f"{share:.1f}%"))
+        return self.confirmation(
+            request,
+            "decrypt.html",
+            Election.objects.filter(pk=election.pk),
+            f"Decrypt and publish {election}",
+            status=status,
+            election=election,
+            form=form,
+            report=report,
+            rows=rows,
+            error=error,
+        )
+
+    def import_voters_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        election = self.managed_election(request, object_id)
+        if request.method == "POST" and "confirm" in request.POST:
+            return self.import_confirm(request, election)
+        form, report, status = RollUploadForm(), None, 200
+        if request.method == "POST":
+            form = RollUploadForm(request.POST, request.FILES)
+            status = 400
+            if form.is_valid():
+                report, status = self.import_preview(
+                    request, election, form.cleaned_data["csv_file"]
+                )
+        return self.import_page(request, election, form, report, status)
+
+    def import_preview(
+        self, request: HttpRequest, election: Election, data: bytes
+    ) -> tuple[roll.ImportReport, int]:
+        try:
+            report = roll.import_voters(
+                election=election, csv_text=data, actor=acting_user(request), dry_run=True
+            )
+        except services.ElectionError as error:
+            report = roll.ImportReport(dry_run=True, errors=[roll.RowError(0, str(error))])
+            return report, error.status_code
+        if not report.ok:
+            return report, 400
+        # The previewed file waits in the session, so the import is exactly what was shown.
+        request.session[ROLL_SESSION_KEY] = {
+            "election": str(election.pk),
+            "digest": hashlib.sha256(data).hexdigest(),
+            "data": data.decode("utf-8-sig"),
+        }
+        return report, 200
+
+    def import_confirm(self, request: HttpRequest, election: Election) -> HttpResponse:
+        pending = request.session.get(ROLL_SESSION_KEY) or {}
+        if pending.get("election") != str(election.pk) or pending.get("digest") != request.POST.get(
+            "confirm"
+        ):
+            return self.import_page(
+                request,
+                election,
+                RollUploadForm(),
+                None,
+                400,
+                error="Nothing to import: upload and preview the file again.",
+            )
+        try:
+            report = roll.import_voters(
+                election=election,
+                csv_text=pending["data"],
+                actor=acting_user(request),
+                dry_run=False,
+                site_url=request.build_absolute_uri("/"),
+            )
+        except services.ElectionError as error:
+            return self.import_page(
+                request, election, RollUploadForm(), None, error.status_code, error=str(error)
+            )
+        del request.session[ROLL_SESSION_KEY]
+        if not report.ok:
+            return self.import_page(request, election, RollUploadForm(), report, 400)
+        self.message_user(
+            request,
+            f"Imported {len(report.created) + len(report.attached)} voter(s) onto the roll "
+            f"({len(report.created)} new account(s), {report.invited} email(s) sent).",
+            messages.SUCCESS,
+        )
+        if report.mail_error:
+            self.message_user(request, report.mail_error, messages.ERROR)
+        return HttpResponseRedirect(reverse("admin:elections_election_change", args=[election.pk]))
+
+    def import_page(
+        self,
+        request: HttpRequest,
+        election: Election,
+        form: RollUploadForm,
+        report: roll.ImportReport | None,
+        status: int,
+        error: str = "",
+    ) -> TemplateResponse:
+        pending = request.session.get(ROLL_SESSION_KEY) or {}
+        return self.confirmation(
+            request,
+            "import_voters.html",
+            Election.objects.filter(pk=election.pk),
+            f"Import voters into {election}",
+            status=status,
+            election=election,
+            form=form,
+            report=report,
+            digest=pending.get("digest", "") if report is not None and report.ok else "",
+            error=error,
+        )
+
+
+class ReadOnlyAdmin(admin.ModelAdmin[Any]):
+    """Visible to administrators, changed only by the services."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Ballot)
+class BallotAdmin(ReadOnlyAdmin):
+    # The list never shows who cast which ballot; the detail names the voter, since
+    # that someone voted is not secret (the content stays encrypted).
+    list_display = ("sequence", "election", "tracker", "cast_at")
+    list_filter = ("election",)
+    search_fields = ("tracker",)
+    fields = (
+        "election",
+        "sequence",
+        "tracker",
+        "cast_at",
+        "voter_name",
+        "voter_context",
+        "content",
+    )
+    readonly_fields = fields
+
+    @admin.display(description="Voter")
+    def voter_name(self, obj: Ballot) -> str:
+        return obj.voter.username
+
+
+@admin.register(EncryptedTally)
+class EncryptedTallyAdmin(ReadOnlyAdmin):
+    list_display = ("election", "ballot_count", "ciphertext_summary", "updated_at")
+    fields = ("election", "ballot_count", "version", "updated_at", "per_candidate")
+    readonly_fields = fields
+
+    @admin.display(description="Encrypted totals")
+    def ciphertext_summary(self, obj: EncryptedTally) -> str:
+        return ", ".join(f"{value[:12]}…" for value in obj.ciphertexts)
+
+    @admin.display(description="Encrypted total of each candidate (hex)")
+    def per_candidate(self, obj: EncryptedTally) -> str:
+        names = [c.name for c in services.ordered_candidates(obj.election)]
+        return format_html_join(
+            "",
+            "<p><strong>{}</strong><br><code style='word-break: break-all'>{}</code></p>",
+            zip(names, obj.ciphertexts, strict=False),
+        )
+
+
+@admin.register(Result)
+class ResultAdmin(ReadOnlyAdmin):
+    list_display = ("election", "candidate", "count", "decrypted_at")
+    list_filter = ("election",)
+    fields = ("election", "candidate", "count", "decrypted_at", "ciphertext", "proof")
+    readonly_fields = fields
+
+
+@admin.register(RollEntry)
+class RollEntryAdmin(admin.ModelAdmin[RollEntry]):
+    form = RollEntryForm
+    list_display = ("voter", "election", "added_at")
+    list_filter = ("election",)
+    search_fields = ("voter__username", "voter__email")
+    list_select_related = ("voter", "election")
+    raw_id_fields = ("voter",)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        allowed = super().has_delete_permission(request, obj)
+        return allowed and (obj is None or obj.election.status == Status.DRAFT)
+
+    def save_model(self, request: HttpRequest, obj: RollEntry, form: Any, change: bool) -> None:
+        try:
+            entry = roll.add_to_roll(
+                election=obj.election, voter=obj.voter, actor=acting_user(request)
+            )
+        except services.ElectionError as error:
+            raise PermissionDenied(str(error)) from error
+        obj.pk = entry.pk
+
+    def delete_model(self, request: HttpRequest, obj: RollEntry) -> None:
+        try:
+            roll.remove_from_roll(entry=obj, actor=acting_user(request))
+        except services.ElectionError as error:
+            raise PermissionDenied(str(error)) from error
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[RollEntry]) -> None:
+        if queryset.exclude(election__status=Status.DRAFT).exists():
+            raise PermissionDenied("The roll of an election that has opened cannot change.")
+        for entry in queryset.select_related("election", "voter"):
+            self.delete_model(request, entry)

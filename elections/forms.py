@@ -1,0 +1,133 @@
+"""Forms of the election administration: candidates, roll entries and the confirmation pages."""
+
+from typing import Any
+
+from django import forms
+
+from accounts.models import Role, User
+
+from . import crypto
+from .models import Candidate, Election, RollEntry, Status
+from .roll import MAX_ROLL_BYTES
+
+KEY_SIZES = (1024, 2048, 3072, 4096)
+MAX_KEY_UPLOAD_BYTES = 256 * 1024
+
+
+class CandidateForm(forms.ModelForm[Candidate]):
+    """A ballot line; with an account chosen and no name, the account's public name is used."""
+
+    class Meta:
+        model = Candidate
+        fields = ("position", "name", "affiliation", "statement", "account")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["name"].required = False
+        self.fields["name"].help_text = "Leave blank to use the linked account's public name."
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        account: User | None = cleaned.get("account")
+        if not cleaned.get("name"):
+            if account is None:
+                self.add_error("name", "Give a name or link an approved candidate account.")
+            else:
+                cleaned["name"] = account.public_name
+        return cleaned
+
+
+class RollEntryForm(forms.ModelForm[RollEntry]):
+    class Meta:
+        model = RollEntry
+        fields = ("election", "voter")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        election_field = self.fields["election"]
+        voter_field = self.fields["voter"]
+        assert isinstance(election_field, forms.ModelChoiceField)
+        assert isinstance(voter_field, forms.ModelChoiceField)
+        election_field.queryset = Election.objects.filter(status=Status.DRAFT)
+        election_field.help_text = "Only draft elections: the roll is fixed once voting opens."
+        voter_field.queryset = User.objects.filter(role=Role.VOTER)
+
+
+class GenerateKeysForm(forms.Form):
+    bits = forms.TypedChoiceField(coerce=int, label="Key size (bits)")
+    passphrase = forms.CharField(
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text="Optional: encrypt the downloaded key file. Without the passphrase the "
+        "result cannot be decrypted, and nobody can recover it.",
+    )
+    passphrase_again = forms.CharField(
+        required=False,
+        strip=False,
+        label="Passphrase (again)",
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        sizes = [bits for bits in KEY_SIZES if bits >= crypto.minimum_key_bits()]
+        field = self.fields["bits"]
+        assert isinstance(field, forms.TypedChoiceField)
+        field.choices = [(bits, f"{bits} bits") for bits in sizes]
+        field.initial = crypto.DEFAULT_KEY_BITS
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if cleaned.get("passphrase", "") != cleaned.get("passphrase_again", ""):
+            raise forms.ValidationError("The two passphrases differ.")
+        return cleaned
+
+
+class DecryptForm(forms.Form):
+    key_file = forms.FileField(
+        label="Private key file",
+        help_text="The election-….key.json file downloaded when the keys were generated. "
+        "It is read in memory and never stored.",
+    )
+    passphrase = forms.CharField(
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
+        help_text="Only if the key file was encrypted.",
+    )
+
+    def clean_key_file(self) -> bytes:
+        upload = self.cleaned_data["key_file"]
+        if upload.size > MAX_KEY_UPLOAD_BYTES:
+            raise forms.ValidationError("This file is too large to be a key file.")
+        data: bytes = upload.read()
+        return data
+
+
+class ResetForm(forms.Form):
+    confirm = forms.CharField(label="Type the election's identifier to confirm", max_length=64)
+
+    def __init__(self, *args: Any, slug: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.slug = slug
+
+    def clean_confirm(self) -> str:
+        value: str = self.cleaned_data["confirm"].strip()
+        if value != self.slug:
+            raise forms.ValidationError(f"Type {self.slug} exactly to confirm.")
+        return value
+
+
+class RollUploadForm(forms.Form):
+    csv_file = forms.FileField(
+        label="CSV file",
+        help_text="UTF-8, at most 5 MB, header username,email[,first_name,last_name].",
+    )
+
+    def clean_csv_file(self) -> bytes:
+        upload = self.cleaned_data["csv_file"]
+        if upload.size > MAX_ROLL_BYTES:
+            raise forms.ValidationError("The file is larger than 5 MB.")
+        data: bytes = upload.read()
+        return data

@@ -1,0 +1,70 @@
+"""Shared by the election commands: finding an election, reading secrets from files or prompts."""
+
+import getpass
+from pathlib import Path
+
+from django.core.management.base import CommandError, CommandParser
+
+from elections.models import Election
+
+# A key file is a few kilobytes; anything much larger is not one.
+MAX_KEY_FILE_BYTES = 256 * 1024
+MAX_PASSPHRASE_FILE_BYTES = 4096
+
+
+def get_election(slug: str) -> Election:
+    try:
+        return Election.objects.get(slug=slug)
+    except Election.DoesNotExist:
+        raise CommandError(f"No election has the identifier {slug!r}.") from None
+
+
+def add_passphrase_arguments(parser: CommandParser, *, prompt_flag: str) -> None:
+    parser.add_argument(
+        "--passphrase-file",
+        metavar="FILE",
+        help="Read the key file's passphrase from the first line of FILE.",
+    )
+    parser.add_argument(
+        prompt_flag,
+        action="store_true",
+        help="Ask for the key file's passphrase (it is never taken from the command line).",
+    )
+
+
+def read_passphrase_file(path: str) -> str:
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_PASSPHRASE_FILE_BYTES + 1)
+    except OSError as error:
+        raise CommandError(f"Cannot read the passphrase file: {error.strerror}.") from None
+    if len(data) > MAX_PASSPHRASE_FILE_BYTES:
+        raise CommandError("The passphrase file is too large to be a passphrase file.")
+    try:
+        lines = data.decode("utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise CommandError("The passphrase file is not UTF-8 text.") from None
+    if not lines or not lines[0]:
+        raise CommandError("The passphrase file is empty.")
+    return lines[0]
+
+
+def ask_passphrase(*, confirm: bool) -> str:
+    passphrase = getpass.getpass("Passphrase: ")
+    if not passphrase:
+        raise CommandError("The passphrase cannot be empty.")
+    if confirm and getpass.getpass("Passphrase (again): ") != passphrase:
+        raise CommandError("The two passphrases differ.")
+    return passphrase
+
+
+def read_key_file(path: str) -> bytes:
+    key_path = Path(path)
+    try:
+        with key_path.open("rb") as handle:
+            data = handle.read(MAX_KEY_FILE_BYTES + 1)
+    except OSError as error:
+        raise CommandError(f"Cannot read the key file {path}: {error.strerror}.") from None
+    if len(data) > MAX_KEY_FILE_BYTES:
+        raise CommandError("The key file is too large to be a key file.")
+    return data

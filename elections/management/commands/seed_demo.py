@@ -1,0 +1,232 @@
+"""Create (or replace) an open demonstration election with accounts, and optionally ballots."""
+
+import json
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db.models import ProtectedError
+from django.urls import NoReverseMatch, reverse
+
+from accounts.models import Role, User
+from elections import crypto, services
+from elections.concurrency import atomic_write
+from elections.models import Candidate, Election, RollEntry, RollMode
+
+DEMO_SLUG = "demo"
+# Demo accounts are recognised by both their prefix and this reserved domain (RFC 2606),
+# so replacing a demo never touches a real account.
+DEMO_PREFIX = "demo-"
+DEMO_DOMAIN = "demo.invalid"
+DEFAULT_KEY_OUT = Path(settings.BASE_DIR) / "var" / "demo-election.key.json"
+DEMO_KEY_BITS = 2048
+CANDIDATES = (
+    ("Ada Lovelace", "Analytical Party", "Programmes for every engine.", True),
+    ("Grace Hopper", "Compiler Union", "Make machines speak our language.", True),
+    ("Alan Turing", "Independent", "Can machines think? Let us find out together.", False),
+    (
+        "Edsger Dijkstra",
+        "Structured Alliance",
+        "Simplicity is prerequisite for reliability.",
+        False,
+    ),
+)
+
+
+@dataclass
+class Credentials:
+    admin: dict[str, str] = field(default_factory=dict)
+    voters: list[dict[str, str]] = field(default_factory=list)
+    candidates: list[dict[str, str]] = field(default_factory=list)
+
+
+class Command(BaseCommand):
+    help = (
+        f"Create an open demonstration election {DEMO_SLUG!r}, replacing any previous demo "
+        "and its demo accounts: candidates, an administrator and voters with random "
+        "passwords, a fresh key pair and optionally some cast ballots. Prints the "
+        "credentials. Never run it on a site used for real elections."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--voters", type=int, default=10, help="Voter accounts to create.")
+        parser.add_argument("--cast", type=int, default=0, help="Ballots to cast at random.")
+        parser.add_argument("--bits", type=int, default=DEMO_KEY_BITS, help="Key size.")
+        parser.add_argument(
+            "--key-out",
+            metavar="PATH",
+            help=f"New file for the private key (default: {DEFAULT_KEY_OUT}, replaced).",
+        )
+        parser.add_argument("--json", action="store_true", help="Print a JSON object.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        voters, cast, bits = options["voters"], options["cast"], options["bits"]
+        if voters < 1 or voters > 10_000:
+            raise CommandError("--voters must be between 1 and 10000.")
+        if cast < 0 or cast > voters:
+            raise CommandError("--cast must be between 0 and the number of voters.")
+        if bits < crypto.minimum_key_bits() or bits % 2:
+            raise CommandError(
+                f"--bits must be an even number of at least {crypto.minimum_key_bits()}."
+            )
+        key_path = Path(options["key_out"]) if options["key_out"] else DEFAULT_KEY_OUT
+        descriptor = open_key_file(key_path, replace=not options["key_out"])
+        try:
+            with atomic_write():
+                election, credentials, accounts = self.build(voters)
+                key_file = services.generate_keys(election=election, actor=None, bits=bits)
+                services.open_election(election=election, actor=None)
+        except (services.ElectionError, ProtectedError) as error:
+            os.close(descriptor)
+            os.unlink(key_path)
+            raise CommandError(f"The demo could not be created: {error}") from None
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(key_file)
+        cast_count = self.cast_ballots(election, accounts[:cast])
+        self.report(election, credentials, key_path, cast_count, as_json=options["json"])
+
+    def build(self, voters: int) -> tuple[Election, Credentials, list[User]]:
+        remove_previous_demo()
+        credentials = Credentials()
+        admin, password = make_account(f"{DEMO_PREFIX}admin", Role.ADMINISTRATOR)
+        credentials.admin = {"username": admin.username, "password": password}
+        election = Election.objects.create(
+            slug=DEMO_SLUG,
+            title="Demonstration election",
+            description="A demonstration: the accounts and ballots are made up.",
+            roll_mode=RollMode.EXPLICIT,
+        )
+        for position, (name, affiliation, statement, linked) in enumerate(CANDIDATES, start=1):
+            account = None
+            if linked:
+                account, password = make_account(
+                    f"{DEMO_PREFIX}candidate-{position}",
+                    Role.CANDIDATE,
+                    display_name=name,
+                    affiliation=affiliation,
+                    statement=statement,
+                )
+                credentials.candidates.append({"username": account.username, "password": password})
+            Candidate.objects.create(
+                election=election,
+                position=position,
+                name=name,
+                affiliation=affiliation,
+                statement=statement,
+                account=account,
+            )
+        accounts = []
+        width = len(str(voters))
+        for number in range(1, voters + 1):
+            voter, password = make_account(f"{DEMO_PREFIX}voter-{number:0{width}}", Role.VOTER)
+            RollEntry.objects.create(election=election, voter=voter)
+            credentials.voters.append({"username": voter.username, "password": password})
+            accounts.append(voter)
+        return election, credentials, accounts
+
+    def cast_ballots(self, election: Election, voters: list[User]) -> int:
+        params = services.election_params(election)
+        chooser = secrets.SystemRandom()
+        for done, voter in enumerate(voters, start=1):
+            selections = [0] * len(params.candidates)
+            selections[chooser.randrange(len(selections))] = 1
+            ballot = crypto.encrypt_ballot(
+                params, services.voter_context(election, voter), selections
+            )
+            try:
+                services.cast_ballot(
+                    election=election, voter=voter, payload=crypto.ballot_to_json(ballot)
+                )
+            except services.ElectionError as error:
+                raise CommandError(f"Casting a demo ballot failed: {error}") from None
+            if done % 10 == 0 or done == len(voters):
+                self.stderr.write(f"... {done}/{len(voters)} ballots cast")
+        return len(voters)
+
+    def report(
+        self,
+        election: Election,
+        credentials: Credentials,
+        key_path: Path,
+        cast: int,
+        *,
+        as_json: bool,
+    ) -> None:
+        url = site_url("elections:detail", slug=election.slug)
+        if as_json:
+            document = {
+                "election": election.slug,
+                "url": url,
+                "admin": credentials.admin,
+                "voters": credentials.voters,
+                "candidates": credentials.candidates,
+                "key_file": str(key_path),
+                "cast": cast,
+            }
+            self.stdout.write(json.dumps(document, indent=2))
+            return
+        lines = [
+            f"Demo election {election.slug!r} is open with {cast} ballot(s) cast.",
+            f"Election page: {url}",
+            f"Administration: {site_url('admin:index')}",
+            f"Private key: {key_path} (mode 0600; needed by: manage.py tally {election.slug} "
+            f"--key {key_path})",
+            "",
+            f"Administrator: {credentials.admin['username']}  {credentials.admin['password']}",
+        ]
+        lines += [f"Candidate: {c['username']}  {c['password']}" for c in credentials.candidates]
+        lines += [f"Voter: {v['username']}  {v['password']}" for v in credentials.voters]
+        self.stdout.write("\n".join(lines))
+
+
+def open_key_file(path: Path, *, replace: bool) -> int:
+    """A new file with mode 0600; only the default demo key file may be replaced."""
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if replace else os.O_EXCL)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if replace:
+            path.unlink(missing_ok=True)  # a fresh file, so the mode below applies
+        return os.open(path, flags, 0o600)
+    except FileExistsError:
+        raise CommandError(f"{path} already exists; it was not overwritten.") from None
+    except OSError as error:
+        raise CommandError(f"Cannot create {path}: {error.strerror}.") from None
+
+
+def remove_previous_demo() -> None:
+    previous = Election.objects.filter(slug=DEMO_SLUG).first()
+    if previous is not None:
+        services.reset_election(election=previous, actor=None)
+        previous.delete()
+    User.objects.filter(
+        username__startswith=DEMO_PREFIX, email__endswith=f"@{DEMO_DOMAIN}"
+    ).delete()
+
+
+def make_account(username: str, role: Role, **fields: Any) -> tuple[User, str]:
+    password = secrets.token_urlsafe(12)
+    is_admin = role == Role.ADMINISTRATOR
+    user = User.objects.create_user(
+        username=username,
+        email=f"{username}@{DEMO_DOMAIN}",
+        password=password,
+        role=role,
+        is_approved=True,
+        is_staff=is_admin,
+        is_superuser=is_admin,
+        **fields,
+    )
+    return user, password
+
+
+def site_url(name: str, **kwargs: str) -> str:
+    try:
+        path = reverse(name, kwargs=kwargs or None)
+    except NoReverseMatch:
+        path = "/"
+    base: str = settings.SITE_URL
+    return base.rstrip("/") + path

@@ -1,0 +1,578 @@
+"""Election administration: confirmations, downloads, uploads, read-only records, refusals."""
+
+import json
+
+import pytest
+from django.contrib.messages import get_messages
+from django.core import mail
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.urls import reverse
+
+from accounts.models import AuditEntry, Role
+from elections import crypto, services
+from elections.admin import ROLL_SESSION_KEY
+from elections.models import (
+    Ballot,
+    Candidate,
+    Election,
+    EncryptedTally,
+    Result,
+    RollEntry,
+    RollMode,
+    Status,
+)
+
+pytestmark = pytest.mark.django_db
+
+CHANGELIST = "admin:elections_election_changelist"
+
+
+def act(client, name, elections, **extra):
+    data = {"action": name, "_selected_action": [str(e.pk) for e in elections], **extra}
+    return client.post(reverse(CHANGELIST), data)
+
+
+def messages_of(response) -> list[str]:
+    return [str(m) for m in get_messages(response.wsgi_request)]
+
+
+@pytest.fixture
+def staff_without_rights(make_user):
+    """An administrator with staff status but no model permissions."""
+    return make_user("stan_staff", Role.ADMINISTRATOR, is_superuser=False)
+
+
+@pytest.fixture
+def voted(open_election, make_user, ballot_for):
+    election = open_election.election
+    for number, choice in enumerate(([1, 0, 0], [0, 0, 1], [0, 0, 1])):
+        voter = make_user(f"voter_{number}")
+        services.cast_ballot(
+            election=election, voter=voter, payload=ballot_for(election, voter, choice)
+        )
+    return open_election
+
+
+@pytest.fixture
+def closed(voted):
+    services.close_election(election=voted.election, actor=None)
+    return voted
+
+
+def all_stored_text() -> str:
+    """Every text column of the rows that could leak a key, as one string."""
+    parts: list[str] = []
+    for model in (Ballot, Election, AuditEntry, Candidate, EncryptedTally, Result):
+        for row in model.objects.values():
+            parts.extend(str(value) for value in row.values())
+    return "\n".join(parts)
+
+
+# --- Lists and access ---------------------------------------------------------------
+
+
+def test_changelist_shows_turnout_and_searches(login_as, admin_user, voted, make_election):
+    make_election(slug="spring-vote")
+    client = login_as(admin_user)
+    page = client.get(reverse(CHANGELIST)).content.decode()
+    assert "Turnout" in page and voted.election.slug in page and "spring-vote" in page
+    assert '<td class="field-turnout">3</td>' in page
+    found = client.get(reverse(CHANGELIST), {"q": "spring"}).content.decode()
+    assert "spring-vote" in found and voted.election.slug not in found
+    opened = client.get(reverse(CHANGELIST), {"status__exact": "open"}).content.decode()
+    assert voted.election.slug in opened and "spring-vote" not in opened
+
+
+def test_voters_and_candidates_cannot_reach_the_admin(login_as, voter, candidate, draft_election):
+    urls = [
+        reverse(CHANGELIST),
+        reverse("admin:elections_election_decrypt", args=[draft_election.pk]),
+        reverse("admin:elections_election_import_voters", args=[draft_election.pk]),
+        reverse("admin:elections_ballot_changelist"),
+    ]
+    for user in (voter, candidate):
+        client = login_as(user)
+        for url in urls:
+            response = client.get(url)
+            assert response.status_code == 302 and "/login/" in response["Location"]
+        act(client, "open_selected", [draft_election], post="yes")
+    draft_election.refresh_from_db()
+    assert draft_election.status == Status.DRAFT
+
+
+def test_staff_without_permissions_is_refused(login_as, staff_without_rights, closed):
+    client = login_as(staff_without_rights)
+    election = closed.election
+    assert client.get(reverse(CHANGELIST)).status_code == 403
+    for name in ("decrypt", "import_voters"):
+        url = reverse(f"admin:elections_election_{name}", args=[election.pk])
+        assert client.get(url).status_code == 403
+        assert client.post(url, {}).status_code == 403
+    assert act(client, "reset_election", [election], post="yes").status_code == 403
+    election.refresh_from_db()
+    assert election.status == Status.CLOSED
+
+
+# --- Open and close ---------------------------------------------------------------
+
+
+def test_open_asks_for_confirmation_then_opens(login_as, admin_user, make_election):
+    ready = make_election(slug="ready")
+    services.generate_keys(election=ready, actor=admin_user, bits=1024)
+    keyless = make_election(slug="keyless")
+    client = login_as(admin_user)
+    response = act(client, "open_selected", [ready, keyless])
+    assert response.status_code == 200 and b"Open elections?" in response.content
+    ready.refresh_from_db()
+    assert ready.status == Status.DRAFT
+    response = act(client, "open_selected", [ready, keyless], post="yes")
+    assert response.status_code == 302
+    notes = messages_of(response)
+    assert "Opened 1 election(s)." in notes
+    assert any("keyless: Generate the election's key" in note for note in notes)
+    ready.refresh_from_db()
+    keyless.refresh_from_db()
+    assert ready.status == Status.OPEN and keyless.status == Status.DRAFT
+    entry = AuditEntry.objects.get(action="elections.election.opened")
+    assert entry.actor == admin_user and entry.object_id == str(ready.pk)
+
+
+def test_close_asks_for_confirmation_then_closes(login_as, admin_user, voted):
+    client = login_as(admin_user)
+    assert b"Close elections?" in act(client, "close_selected", [voted.election]).content
+    response = act(client, "close_selected", [voted.election], post="yes")
+    assert "Closed 1 election(s)." in messages_of(response)
+    voted.election.refresh_from_db()
+    assert voted.election.status == Status.CLOSED
+    assert AuditEntry.objects.filter(action="elections.election.closed").count() == 1
+
+
+# --- Keys ---------------------------------------------------------------
+
+
+def test_generate_keys_downloads_the_key_and_stores_no_secret(login_as, admin_user, draft_election):
+    client = login_as(admin_user)
+    page = act(client, "generate_keys", [draft_election])
+    assert page.status_code == 200 and b"Keep that file safe" in page.content
+    draft_election.refresh_from_db()
+    assert not draft_election.has_key
+    response = act(client, "generate_keys", [draft_election], post="yes", bits="1024")
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == (
+        f'attachment; filename="election-{draft_election.slug}.key.json"'
+    )
+    assert "no-store" in response["Cache-Control"]
+    draft_election.refresh_from_db()
+    params = services.election_params(draft_election)
+    key = crypto.load_private_key(
+        response.content,
+        passphrase=None,
+        expected_public_key=params.public_key,
+        election_id=str(draft_election.id),
+    )
+    p, q = format(key.p, "x"), format(key.q, "x")
+    stored = all_stored_text()
+    assert p not in stored and q not in stored
+    session = "".join(str(s.get_decoded()) for s in _sessions())
+    assert p not in session and q not in session
+    entry = AuditEntry.objects.get(action="elections.key.generated")
+    assert entry.data == {"bits": 1024, "passphrase": False} and entry.actor == admin_user
+
+
+def _sessions():
+    from django.contrib.sessions.models import Session
+
+    return Session.objects.all()
+
+
+def test_generate_keys_refuses_mismatched_passphrases_and_open_elections(
+    login_as, admin_user, open_election, make_election
+):
+    draft_election = make_election(slug="draft")
+    client = login_as(admin_user)
+    response = act(
+        client,
+        "generate_keys",
+        [draft_election],
+        post="yes",
+        bits="1024",
+        passphrase="one passphrase",
+        passphrase_again="another one",
+    )
+    assert response.status_code == 400 and b"The two passphrases differ." in response.content
+    assert b"one passphrase" not in response.content
+    assert not Election.objects.get(pk=draft_election.pk).has_key
+    response = act(client, "generate_keys", [open_election.election], post="yes", bits="1024")
+    assert response.status_code == 302
+    assert "Keys can only be generated for a draft." in messages_of(response)
+
+
+def test_generate_keys_needs_exactly_one_election(login_as, admin_user, make_election):
+    elections = [make_election(slug="one"), make_election(slug="two")]
+    response = act(login_as(admin_user), "generate_keys", elections, post="yes", bits="1024")
+    assert "Select exactly one election for this action." in messages_of(response)
+    assert not Election.objects.exclude(public_key="").exists()
+
+
+# --- Decrypt ---------------------------------------------------------------
+
+
+def decrypt_url(election) -> str:
+    return reverse("admin:elections_election_decrypt", args=[election.pk])
+
+
+def upload(data: bytes) -> SimpleUploadedFile:
+    return SimpleUploadedFile("election.key.json", data, content_type="application/json")
+
+
+def test_decrypt_action_leads_to_the_upload_page(login_as, admin_user, closed):
+    client = login_as(admin_user)
+    response = act(client, "decrypt_and_publish", [closed.election])
+    assert response.status_code == 302 and response["Location"] == decrypt_url(closed.election)
+    page = client.get(decrypt_url(closed.election))
+    assert page.status_code == 200 and b'enctype="multipart/form-data"' in page.content
+
+
+def test_decrypt_by_upload_publishes_and_shows_counts(admin_user, closed):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(admin_user, backend="django.contrib.auth.backends.ModelBackend")
+    url = decrypt_url(closed.election)
+    # The view replaces the upload handlers, so it does its own CSRF check: prove it does.
+    refused = client.post(url, {"key_file": upload(closed.key_file)})
+    assert refused.status_code == 403
+    assert not Result.objects.exists()
+    token = client.get(url).cookies["csrftoken"].value
+    response = client.post(url, {"key_file": upload(closed.key_file), "csrfmiddlewaretoken": token})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "<td>Ada</td><td>1</td><td>33.3%</td>" in page
+    assert "<td>Alan</td><td>2</td><td>66.7%</td>" in page
+    assert "Ballots: 3" in page
+    closed.election.refresh_from_db()
+    assert closed.election.status == Status.PUBLISHED
+    entry = AuditEntry.objects.get(action="elections.tally.decrypted")
+    assert entry.actor == admin_user
+    key = json.loads(closed.key_file)
+    stored = all_stored_text()
+    assert key["p"] not in stored and key["q"] not in stored
+
+
+def test_decrypt_refuses_bad_keys_and_changes_nothing(login_as, admin_user, closed, make_election):
+    other = make_election(slug="other")
+    other_key = services.generate_keys(election=other, actor=admin_user, bits=1024)
+    client = login_as(admin_user)
+    url = decrypt_url(closed.election)
+    for data in (other_key, closed.key_file[:100], b"\xff\xfe not a key", b"{}"):
+        response = client.post(url, {"key_file": upload(data)})
+        assert response.status_code == 400
+        assert b"The key was refused" in response.content
+    response = client.post(url, {"key_file": upload(closed.key_file), "passphrase": "unneeded"})
+    assert response.status_code == 400 and b"not encrypted" in response.content
+    assert client.post(url, {}).status_code == 400  # no file at all
+    closed.election.refresh_from_db()
+    assert closed.election.status == Status.CLOSED
+    assert not Result.objects.exists()
+
+
+def test_decrypt_refuses_an_open_election(login_as, admin_user, voted):
+    response = login_as(admin_user).post(
+        decrypt_url(voted.election), {"key_file": upload(voted.key_file)}
+    )
+    assert response.status_code == 409
+    assert b"once the election is closed" in response.content
+    assert not Result.objects.exists()
+
+
+def test_decrypt_refuses_an_oversized_upload(login_as, admin_user, closed):
+    response = login_as(admin_user).post(
+        decrypt_url(closed.election), {"key_file": upload(b"{" * (300 * 1024))}
+    )
+    assert response.status_code == 413 and b"too large" in response.content
+    assert not Result.objects.exists()
+
+
+def test_decrypt_twice_gives_the_same_result(login_as, admin_user, closed):
+    client = login_as(admin_user)
+    first = client.post(decrypt_url(closed.election), {"key_file": upload(closed.key_file)})
+    second = client.post(decrypt_url(closed.election), {"key_file": upload(closed.key_file)})
+    assert first.status_code == second.status_code == 200
+    assert b"already published" in second.content
+    assert Result.objects.count() == 3
+
+
+# --- Reset ---------------------------------------------------------------
+
+
+def test_reset_requires_typing_the_slug(login_as, admin_user, voted, make_election):
+    other = make_election(slug="other")
+    client = login_as(admin_user)
+    page = act(client, "reset_election", [voted.election])
+    assert page.status_code == 200 and b"permanently deletes its 3 ballot(s)" in page.content
+    wrong = act(client, "reset_election", [voted.election], post="yes", confirm="other")
+    assert wrong.status_code == 400
+    assert Ballot.objects.filter(election=voted.election).count() == 3
+    response = act(
+        client, "reset_election", [voted.election], post="yes", confirm=voted.election.slug
+    )
+    assert response.status_code == 302
+    assert f"Reset 1 election ({voted.election.slug}); deleted 3 ballot(s)." in messages_of(
+        response
+    )
+    voted.election.refresh_from_db()
+    assert voted.election.status == Status.DRAFT and not Ballot.objects.exists()
+    other.refresh_from_db()
+    assert other.status == Status.DRAFT and other.candidates.count() == 3
+    assert AuditEntry.objects.get(action="elections.election.reset").actor == admin_user
+
+
+# --- Editing an election ---------------------------------------------------------------
+
+
+def inline_data(election, rows, prefix="candidates"):
+    data = {
+        f"{prefix}-TOTAL_FORMS": str(len(rows)),
+        f"{prefix}-INITIAL_FORMS": str(sum(1 for r in rows if "id" in r)),
+        f"{prefix}-MIN_NUM_FORMS": "0",
+        f"{prefix}-MAX_NUM_FORMS": "1000",
+    }
+    for index, row in enumerate(rows):
+        for key, value in row.items():
+            data[f"{prefix}-{index}-{key}"] = value
+        data[f"{prefix}-{index}-election"] = str(election.pk)
+    return data
+
+
+def election_data(election, **changes):
+    data = {
+        "title": election.title,
+        "slug": election.slug,
+        "description": election.description,
+        "min_selections": election.min_selections,
+        "max_selections": election.max_selections,
+        "roll_mode": election.roll_mode,
+        "opens_at_0": "",
+        "opens_at_1": "",
+        "closes_at_0": "",
+        "closes_at_1": "",
+    }
+    data.update(changes)
+    return data
+
+
+def existing_candidates(election):
+    return [
+        {"id": str(c.pk), "position": str(c.position), "name": c.name, "account": ""}
+        for c in election.candidates.order_by("position")
+    ]
+
+
+def test_candidate_linked_to_an_account_takes_its_public_name(
+    login_as, admin_user, draft_election, candidate, pending_candidate
+):
+    client = login_as(admin_user)
+    url = reverse("admin:elections_election_change", args=[draft_election.pk])
+    rows = [*existing_candidates(draft_election), {"position": "4", "name": "", "account": ""}]
+    refused = client.post(
+        url, {**election_data(draft_election), **inline_data(draft_election, rows)}
+    )
+    assert refused.status_code == 200 and b"Give a name or link" in refused.content
+    rows[-1]["account"] = str(pending_candidate.pk)
+    refused = client.post(
+        url, {**election_data(draft_election), **inline_data(draft_election, rows)}
+    )
+    assert b"Select a valid choice" in refused.content  # unapproved candidates are not offered
+    rows[-1]["account"] = str(candidate.pk)
+    response = client.post(
+        url, {**election_data(draft_election), **inline_data(draft_election, rows)}
+    )
+    assert response.status_code == 302
+    added = draft_election.candidates.get(position=4)
+    assert added.name == "Carol C." and added.account == candidate
+    assert AuditEntry.objects.filter(action="elections.candidates.changed").exists()
+
+
+def test_only_title_and_description_change_once_open(login_as, admin_user, open_election):
+    election = open_election.election
+    client = login_as(admin_user)
+    url = reverse("admin:elections_election_change", args=[election.pk])
+    page = client.get(url).content.decode()
+    assert 'name="slug"' not in page and 'name="candidates-0-name"' not in page
+    rows = existing_candidates(election)
+    rows[0]["name"] = "Changed"
+    data = {
+        **election_data(election, title="New title", slug="new-slug", max_selections=3),
+        **inline_data(election, rows),
+    }
+    response = client.post(url, data)
+    assert response.status_code == 302
+    election.refresh_from_db()
+    assert election.title == "New title"
+    assert election.slug == "council-2026" and election.max_selections == 1
+    assert election.candidates.get(position=1).name == "Ada"
+
+
+def test_a_draft_election_can_be_deleted_but_not_an_opened_one(
+    login_as, admin_user, open_election, make_election
+):
+    draft = make_election(slug="scrap")
+    client = login_as(admin_user)
+    opened = reverse("admin:elections_election_delete", args=[open_election.election.pk])
+    assert client.post(opened, {"post": "yes"}).status_code == 403
+    response = client.post(
+        reverse("admin:elections_election_delete", args=[draft.pk]), {"post": "yes"}
+    )
+    assert response.status_code == 302 and not Election.objects.filter(pk=draft.pk).exists()
+    assert Election.objects.filter(pk=open_election.election.pk).exists()
+
+
+# --- Roll import ---------------------------------------------------------------
+
+
+def import_url(election) -> str:
+    return reverse("admin:elections_election_import_voters", args=[election.pk])
+
+
+def csv_upload(text: str) -> SimpleUploadedFile:
+    return SimpleUploadedFile("roll.csv", text.encode(), content_type="text/csv")
+
+
+def test_roll_upload_preview_then_confirm(login_as, admin_user, draft_election, voter):
+    client = login_as(admin_user)
+    url = import_url(draft_election)
+    assert client.get(url).status_code == 200
+    text = f"username,email\nnew_one,new.one@example.org\n{voter.username},{voter.email}\n"
+    preview = client.post(url, {"csv_file": csv_upload(text)})
+    assert preview.status_code == 200
+    page = preview.content.decode()
+    assert "1 new voter account(s) would be created" in page and "new_one" in page
+    assert "Import these voters" in page
+    assert not draft_election.roll.exists() and not mail.outbox
+    digest = client.session[ROLL_SESSION_KEY]["digest"]
+    response = client.post(url, {"confirm": digest})
+    assert response.status_code == 302
+    assert set(draft_election.roll.values_list("voter__username", flat=True)) == {
+        "new_one",
+        voter.username,
+    }
+    draft_election.refresh_from_db()
+    assert draft_election.roll_mode == RollMode.EXPLICIT
+    assert len(mail.outbox) == 1 and "http://testserver/accounts/password/reset/" in (
+        mail.outbox[0].body
+    )
+    assert ROLL_SESSION_KEY not in client.session
+    # The same confirmation cannot be replayed.
+    assert client.post(url, {"confirm": digest}).status_code == 400
+
+
+def test_roll_upload_with_errors_lists_them_all_and_offers_no_import(
+    login_as, admin_user, draft_election, candidate
+):
+    client = login_as(admin_user)
+    text = f"username,email\nok,ok@example.org\nbad,bad\n{candidate.username},c@example.org\n"
+    response = client.post(import_url(draft_election), {"csv_file": csv_upload(text)})
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "2 error(s)" in page and "line 3: invalid email" in page and "line 4:" in page
+    assert "Import these voters" not in page
+    assert client.post(import_url(draft_election), {"confirm": "anything"}).status_code == 400
+    assert not draft_election.roll.exists()
+
+
+def test_roll_upload_refused_once_open(login_as, admin_user, open_election):
+    client = login_as(admin_user)
+    response = client.post(
+        import_url(open_election.election), {"csv_file": csv_upload("username,email\na,a@b.org\n")}
+    )
+    assert response.status_code == 409 and b"draft" in response.content
+
+
+# --- Read-only records ---------------------------------------------------------------
+
+
+def test_ballot_admin_is_read_only(login_as, admin_user, voted):
+    client = login_as(admin_user)
+    ballot = Ballot.objects.filter(election=voted.election).first()
+    assert ballot is not None
+    listing = client.get(reverse("admin:elections_ballot_changelist")).content.decode()
+    assert ballot.tracker in listing and ballot.voter.username not in listing
+    change = reverse("admin:elections_ballot_change", args=[ballot.pk])
+    detail = client.get(change)
+    assert detail.status_code == 200 and ballot.voter.username in detail.content.decode()
+    assert client.post(change, {"tracker": "0" * 64}).status_code == 403
+    delete = reverse("admin:elections_ballot_delete", args=[ballot.pk])
+    assert client.post(delete, {"post": "yes"}).status_code == 403
+    assert client.get(reverse("admin:elections_ballot_add")).status_code == 403
+    assert Ballot.objects.get(pk=ballot.pk).tracker == ballot.tracker
+
+
+def test_tally_and_result_admins_are_read_only(login_as, admin_user, closed):
+    services.decrypt_tally(
+        election=closed.election, key_file=closed.key_file, passphrase=None, actor=admin_user
+    )
+    client = login_as(admin_user)
+    tally = EncryptedTally.objects.get(election=closed.election)
+    listing = client.get(reverse("admin:elections_encryptedtally_changelist")).content.decode()
+    assert tally.ciphertexts[0][:12] in listing and tally.ciphertexts[0] not in listing
+    change = reverse("admin:elections_encryptedtally_change", args=[tally.pk])
+    detail = client.get(change).content.decode()
+    assert all(value in detail for value in tally.ciphertexts) and "Alan" in detail
+    assert client.post(change, {"ballot_count": "0"}).status_code == 403
+    result = Result.objects.first()
+    assert result is not None
+    for name, pk in (("encryptedtally", tally.pk), ("result", result.pk)):
+        delete = reverse(f"admin:elections_{name}_delete", args=[pk])
+        assert client.post(delete, {"post": "yes"}).status_code == 403
+    assert (
+        client.post(
+            reverse("admin:elections_result_change", args=[result.pk]), {"count": "99"}
+        ).status_code
+        == 403
+    )
+    assert Result.objects.get(pk=result.pk).count == result.count
+
+
+def test_roll_entries_are_added_only_to_drafts(
+    login_as, admin_user, draft_election, voter, candidate, make_election
+):
+    opened = make_election(slug="opened")
+    services.generate_keys(election=opened, actor=admin_user, bits=1024)
+    services.open_election(election=opened, actor=admin_user)
+    client = login_as(admin_user)
+    add = reverse("admin:elections_rollentry_add")
+    response = client.post(add, {"election": str(draft_election.pk), "voter": str(voter.pk)})
+    assert response.status_code == 302
+    entry = RollEntry.objects.get(election=draft_election, voter=voter)
+    assert AuditEntry.objects.filter(action="elections.roll.added").exists()
+    for election, user in ((opened, voter), (draft_election, candidate)):
+        refused = client.post(add, {"election": str(election.pk), "voter": str(user.pk)})
+        assert refused.status_code == 200 and b"Select a valid choice" in refused.content
+    assert RollEntry.objects.count() == 1
+    locked = RollEntry.objects.create(election=opened, voter=candidate)
+    delete = reverse("admin:elections_rollentry_delete", args=[locked.pk])
+    assert client.post(delete, {"post": "yes"}).status_code == 403
+    bulk = client.post(
+        reverse("admin:elections_rollentry_changelist"),
+        {"action": "delete_selected", "_selected_action": [str(locked.pk)], "post": "yes"},
+    )
+    assert bulk.status_code == 403 and RollEntry.objects.filter(pk=locked.pk).exists()
+    delete = reverse("admin:elections_rollentry_delete", args=[entry.pk])
+    assert client.post(delete, {"post": "yes"}).status_code == 302
+    assert not RollEntry.objects.filter(pk=entry.pk).exists()
+
+
+def test_audit_entries_hold_no_secret(login_as, admin_user, draft_election):
+    client = login_as(admin_user)
+    passphrase = "correct horse passphrase"
+    act(
+        client,
+        "generate_keys",
+        [draft_election],
+        post="yes",
+        bits="1024",
+        passphrase=passphrase,
+        passphrase_again=passphrase,
+    )
+    stored = all_stored_text()
+    assert passphrase not in stored
+    assert AuditEntry.objects.get(action="elections.key.generated").data["passphrase"] is True
