@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -269,13 +270,31 @@ def product_of_ballots(
 ) -> tuple[list[int], int]:
     """Recompute each candidate's encrypted total from the stored ballots (up to ``limit``).
 
-    Returns the totals in candidate order and the number of ballots.
+    Returns the totals in candidate order and the number of ballots. Ballots
+    are parsed one at a time, so memory stays flat however many there are. A
+    stored ballot that no longer parses can only come from tampering with the
+    database: it is a ``TallyMismatch`` naming its sequence number.
     """
-    contents = election.ballots.order_by("sequence").values_list("content", flat=True)
+    rows = election.ballots.order_by("sequence").values_list("sequence", "content")
     if limit is not None:
-        contents = contents.filter(sequence__lte=limit)
-    ballots = [crypto.parse_ballot(params, content) for content in contents.iterator()]
-    return list(crypto.aggregate_ballots(params, ballots)), len(ballots)
+        rows = rows.filter(sequence__lte=limit)
+    counted = 0
+
+    def parsed() -> Iterator[crypto.Ballot]:
+        nonlocal counted
+        for sequence, content in rows.iterator(chunk_size=500):
+            try:
+                ballot = crypto.parse_ballot(params, content)
+            except crypto.CryptoError as error:
+                raise TallyMismatch(
+                    f"Stored ballot #{sequence} is unreadable ({error}); "
+                    "the database has been altered."
+                ) from error
+            counted += 1
+            yield ballot
+
+    totals = list(crypto.aggregate_ballots(params, parsed()))
+    return totals, counted
 
 
 def decrypt_tally(
