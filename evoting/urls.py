@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from accounts import views as account_views
+from elections import views as election_views
 
 admin.site.site_header = "E-voting administration"
 admin.site.site_title = "E-voting administration"
@@ -11,5 +11,6 @@ admin.site.site_title = "E-voting administration"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
-    path("", account_views.home, name="home"),
+    path("", include("elections.urls")),
+    path("", election_views.home, name="home"),
 ]

@@ -1,0 +1,345 @@
+"""Benchmark casting through the real site: gunicorn, SQLite, real ballots over HTTP.
+
+Run: .venv/bin/python -m bench.cast [--voters 1000] [--concurrency 32] [--bits 3072]
+     [--candidates 5] [--workers 2] [--threads 16] [--verify-batch 64]
+
+Sets up a fresh SQLite database with one open election and ``--voters`` voters,
+each signed in (sessions made server-side before the timed phase), starts the site
+under gunicorn on 127.0.0.1, and has ``--concurrency`` simulated voters cast real
+pre-generated ballots (made with the Python client on every core and cached in
+var/bench-cache, keyed by the election parameters). Prints the sustained accepted
+ballots per second, latency percentiles, a latency histogram, the CPU the server
+used per ballot, and, measured in the same run, the crypto-only ceiling: strict
+``verify_ballot`` per second on one core and on all cores, and ``batch_verify``.
+Afterwards it closes the election and checks that the decrypted tally is exactly
+the sum of the accepted choices. Progress goes to stderr, results to stdout.
+
+The cached private key in var/bench-cache belongs to a throwaway benchmark
+election and nothing else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import random
+import secrets
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from elections import crypto
+from tests.elections.livesite import (
+    PROJECT_ROOT,
+    Browser,
+    LiveElection,
+    LiveSite,
+    Response,
+    close_and_count,
+    gunicorn_site,
+    make_ballots,
+    migrate,
+    set_up_election,
+    site_env,
+)
+
+CACHE = PROJECT_ROOT / "var" / "bench-cache"
+# Voters never sign in with it (their sessions are made server-side), so any value will do.
+PASSWORD = secrets.token_urlsafe(16)
+CEILING_SAMPLE = 12
+
+
+def progress(label: str) -> Callable[[int, int], None]:
+    started = time.monotonic()
+
+    def report(done: int, total: int) -> None:
+        if done == total or done % max(1, total // 20) == 0:
+            rate = done / max(time.monotonic() - started, 1e-9)
+            print(f"\r{label}: {done}/{total} ({rate:.1f}/s)", end="", file=sys.stderr)
+            if done == total:
+                print(file=sys.stderr)
+
+    return report
+
+
+# --- Ballots -------------------------------------------------------------------------
+
+
+def cached_ballots(
+    election: LiveElection, voters: Sequence[str], choices: Sequence[Sequence[int]]
+) -> list[str]:
+    """One ballot per voter, from the cache when the same parameters were used before."""
+    digest = hashlib.sha256(election.params_json.encode()).hexdigest()[:16]
+    path = CACHE / f"ballots-{digest}.json"
+    cache: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+    wanted = [
+        (election.contexts[v], c)
+        for v, c in zip(voters, choices, strict=True)
+        if f"{election.contexts[v]}:{c}" not in cache
+    ]
+    if wanted:
+        made = make_ballots(election.params_json, wanted, progress=progress("encrypting ballots"))
+        for (context, choice), ballot in zip(wanted, made, strict=True):
+            cache[f"{context}:{list(choice)}"] = ballot
+        path.write_text(json.dumps(cache))
+    return [
+        cache[f"{election.contexts[v]}:{list(c)}"] for v, c in zip(voters, choices, strict=True)
+    ]
+
+
+# --- The crypto-only ceiling ------------------------------------------------------------
+
+
+def _verify_all(job: tuple[str, list[tuple[str, str]]]) -> int:
+    params = crypto.params_from_json(job[0])
+    for context, ballot in job[1]:
+        crypto.verify_ballot(params, context, crypto.parse_ballot(params, ballot))
+    return len(job[1])
+
+
+@dataclass
+class Ceiling:
+    strict_one_core: float
+    strict_all_cores: float
+    batch_one_core: float
+
+
+def measure_ceiling(params_json: str, pairs: list[tuple[str, str]], cores: int) -> Ceiling:
+    """Ballots per second the proofs alone allow, strict and batched."""
+    started = time.perf_counter()
+    _verify_all((params_json, pairs))
+    one = len(pairs) / (time.perf_counter() - started)
+    with ProcessPoolExecutor(cores) as pool:
+        list(pool.map(_verify_all, [(params_json, pairs[:1])] * cores))  # start the workers
+        started = time.perf_counter()
+        done = sum(pool.map(_verify_all, [(params_json, pairs)] * cores))
+        every = done / (time.perf_counter() - started)
+    params = crypto.params_from_json(params_json)
+    parsed = [(context, crypto.parse_ballot(params, ballot)) for context, ballot in pairs]
+    started = time.perf_counter()
+    bad = crypto.batch_verify(params, parsed)
+    batch = len(parsed) / (time.perf_counter() - started)
+    if bad:
+        raise RuntimeError(f"cached ballots failed verification: {bad}")
+    return Ceiling(one, every, batch)
+
+
+# --- The load ----------------------------------------------------------------------------
+
+
+def server_cpu_seconds(site: LiveSite) -> float:
+    """User + system CPU of the gunicorn master and its workers (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid, parent = int(entry.name), int(fields[1])
+        if site.process.pid in (pid, parent):
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+@dataclass
+class LoadResult:
+    responses: list[Response]
+    seconds: float
+    server_cpu: float
+    client_cpu: float
+
+
+def run_load(
+    site: LiveSite, slug: str, browsers: list[Browser], ballots: list[str], concurrency: int
+) -> LoadResult:
+    done = 0
+    lock = threading.Lock()
+    report = progress("casting")
+
+    def cast(index: int) -> Response:
+        nonlocal done
+        response = browsers[index].cast(slug, ballots[index])
+        with lock:
+            done += 1
+            report(done, len(ballots))
+        return response
+
+    cpu_before, client_before = server_cpu_seconds(site), time.process_time()
+    started = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        responses = list(pool.map(cast, range(len(ballots)), timeout=600))
+    seconds = time.perf_counter() - started
+    return LoadResult(
+        responses,
+        seconds,
+        server_cpu_seconds(site) - cpu_before,
+        time.process_time() - client_before,
+    )
+
+
+# --- Report -----------------------------------------------------------------------------
+
+
+def percentile(values: Sequence[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def histogram(latencies: Sequence[float], rows: int = 12, width: int = 50) -> list[str]:
+    top = max(latencies)
+    step = top / rows or 1.0
+    counts = [0] * rows
+    for value in latencies:
+        counts[min(rows - 1, int(value / step))] += 1
+    peak = max(counts)
+    return [
+        f"  {i * step * 1000:7.0f}-{(i + 1) * step * 1000:<7.0f} ms |"
+        f"{'#' * round(width * count / peak):<{width}}| {count}"
+        for i, count in enumerate(counts)
+    ]
+
+
+def print_report(args: argparse.Namespace, load: LoadResult, ceiling: Ceiling, cores: int) -> None:
+    accepted = [r for r in load.responses if r.status == 201]
+    latencies = [r.seconds for r in accepted]
+    rate = len(accepted) / load.seconds
+    others: dict[int, int] = {}
+    for r in load.responses:
+        if r.status != 201:
+            others[r.status] = others.get(r.status, 0) + 1
+    rows = [
+        (
+            "setting",
+            f"{args.bits}-bit key, {args.candidates} candidates, SQLite, "
+            f"gunicorn {args.workers} workers x {args.threads} threads, {cores} cores",
+        ),
+        (
+            "server verification",
+            f"batch up to {args.verify_batch}"
+            if args.verify_batch > 1
+            else "strict, one ballot at a time",
+        ),
+        ("voters / concurrency", f"{len(load.responses)} / {args.concurrency}"),
+        ("accepted (201)", f"{len(accepted)}; other statuses: {others or 'none'}"),
+        ("sustained rate", f"{rate:.1f} ballots/s over {load.seconds:.1f} s"),
+        (
+            "latency p50 / p90 / p99 / max",
+            " / ".join(f"{percentile(latencies, q) * 1000:.0f}" for q in (0.5, 0.9, 0.99, 1.0))
+            + " ms",
+        ),
+        (
+            "server CPU per ballot",
+            f"{load.server_cpu / max(len(accepted), 1) * 1000:.1f} ms "
+            f"({load.server_cpu / load.seconds:.2f} of {cores} cores busy)",
+        ),
+        ("load generator CPU", f"{load.client_cpu / load.seconds:.2f} cores"),
+        (
+            "ceiling: strict, 1 core",
+            f"{ceiling.strict_one_core:.1f} ballots/s "
+            f"({1000 / ceiling.strict_one_core:.0f} ms each)",
+        ),
+        ("ceiling: strict, all cores", f"{ceiling.strict_all_cores:.1f} ballots/s"),
+        (
+            "ceiling: batch_verify, 1 core",
+            f"{ceiling.batch_one_core:.1f} ballots/s (batches of {CEILING_SAMPLE})",
+        ),
+        ("rate / strict all-core ceiling", f"{rate / ceiling.strict_all_cores:.2f}"),
+        (
+            "target",
+            f">= 100 ballots/s with p99 < 1 s: "
+            f"{'met' if rate >= 100 and percentile(latencies, 0.99) < 1 else 'NOT met'}",
+        ),
+    ]
+    width = max(len(name) for name, _ in rows)
+    print()
+    for name, value in rows:
+        print(f"{name:<{width}}  {value}")
+    print("\nlatency of accepted casts:")
+    print("\n".join(histogram(latencies)))
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--voters", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--bits", type=int, default=3072)
+    parser.add_argument("--candidates", type=int, default=5)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=16, help="per gunicorn worker")
+    parser.add_argument("--verify-batch", type=int, default=64, help="1 = strict per ballot")
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args(argv)
+    if args.voters < 1 or args.concurrency < 1 or args.candidates < 1:
+        parser.error("--voters, --concurrency and --candidates must be positive")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parse_args(argv)
+    cores = os.cpu_count() or 1
+    CACHE.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(args.seed)
+    voters = [f"bench-{i:05}" for i in range(args.voters)]
+    names = [f"Candidate {i + 1}" for i in range(args.candidates)]
+    choices = []
+    for _ in voters:
+        pick = rng.randrange(args.candidates)
+        choices.append([int(j == pick) for j in range(args.candidates)])
+
+    with tempfile.TemporaryDirectory(prefix="bench-cast-") as folder:
+        env = site_env(Path(folder) / "bench.sqlite3", BALLOT_VERIFY_BATCH=str(args.verify_batch))
+        print("migrating and setting up the election...", file=sys.stderr)
+        migrate(env)
+        election = set_up_election(
+            env,
+            slug=f"bench-{args.candidates}",
+            candidates=names,
+            voters=voters,
+            session_voters=voters,
+            password=PASSWORD,
+            bits=args.bits,
+            key_path=CACHE / f"key-{args.bits}-{args.candidates}.json",
+            public_key_path=CACHE / f"public-{args.bits}-{args.candidates}.json",
+        )
+        ballots = cached_ballots(election, voters, choices)
+        print("measuring the verification ceiling...", file=sys.stderr)
+        sample = [(election.contexts[v], b) for v, b in zip(voters, ballots, strict=True)]
+        ceiling = measure_ceiling(election.params_json, sample[:CEILING_SAMPLE], cores)
+        with gunicorn_site(
+            env, workers=args.workers, threads=args.threads, log=Path(folder) / "gunicorn.log"
+        ) as site:
+            browsers = [Browser(site) for _ in voters]
+            with ThreadPoolExecutor(8) as pool:
+                list(
+                    pool.map(
+                        lambda b_v: b_v[0].adopt_session(election.sessions[b_v[1]]),
+                        zip(browsers, voters, strict=True),
+                    )
+                )
+            load = run_load(site, election.slug, browsers, ballots, args.concurrency)
+        print("closing, checking and decrypting...", file=sys.stderr)
+        audit = close_and_count(env, election)
+    print_report(args, load, ceiling, cores)
+    accepted = [c for c, r in zip(choices, load.responses, strict=True) if r.status == 201]
+    expected = [sum(column) for column in zip(*accepted, strict=True)]
+    correct = audit["tally_is_product"] and audit["counts"] == expected
+    print(
+        f"\ntally check: decrypted {audit['counts']}, expected {expected}: "
+        f"{'OK' if correct else 'MISMATCH'}"
+    )
+    if not correct:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,227 @@
+"""Election pages for voters, candidates and the public, and the ballot-casting endpoint.
+
+Every page is read-only except ``cast``, which hands the posted ballot to
+``services.cast_ballot`` untouched: who votes comes from the session, in which
+election from the URL, never from the body.
+"""
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import cast
+
+from django.contrib.auth.decorators import login_required
+from django.db.models import Q, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.templatetags.static import static
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST, require_safe
+
+from accounts.decorators import role_required
+from accounts.models import Role, User
+from accounts.network import client_ip
+
+from . import crypto, services
+from .charts import bar_chart, percent
+from .decorators import (
+    accepting_ballots,
+    ballot_size_capped,
+    election_view,
+    eligible_voter_required,
+    json_login_required,
+)
+from .models import Ballot, Candidate, Election, RollEntry, RollMode, Status
+
+security_log = logging.getLogger("evoting.security")
+
+PUBLIC_PHASES = (Status.OPEN, Status.CLOSED, Status.PUBLISHED)
+
+
+# --- Which elections a visitor sees ------------------------------------------------
+
+
+def elections_for(user: User | None) -> QuerySet[Election]:
+    """The elections that concern ``user``: all for administrators, their roll or candidacies."""
+    if user is None or not user.is_authenticated or not user.is_approved:
+        return Election.objects.none()
+    if user.is_administrator:
+        return Election.objects.all()
+    visible = Election.objects.exclude(status=Status.DRAFT)
+    if user.is_candidate:
+        return visible.filter(pk__in=Candidate.objects.filter(account=user).values("election_id"))
+    on_roll = RollEntry.objects.filter(voter=user).values("election_id")
+    return visible.filter(Q(roll_mode=RollMode.ALL_APPROVED_VOTERS) | Q(pk__in=on_roll))
+
+
+def election_lists(request: HttpRequest) -> dict[str, object]:
+    user = request.user if request.user.is_authenticated else None
+    voted = set()
+    if user is not None:
+        voted = set(Ballot.objects.filter(voter=user).values_list("election_id", flat=True))
+    return {
+        "my_elections": elections_for(user),
+        "voted_ids": voted,
+        "published": Election.objects.filter(status=Status.PUBLISHED).order_by("-published_at"),
+    }
+
+
+@require_safe
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "home.html", election_lists(request))
+
+
+@require_safe
+def election_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "elections/list.html", election_lists(request))
+
+
+# --- One election -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Turnout:
+    ballots: int
+    eligible: int
+
+    @property
+    def percent(self) -> float:
+        return percent(self.ballots, self.eligible)
+
+
+def turnout_of(election: Election) -> Turnout:
+    return Turnout(election.ballots.count(), services.eligible_voter_count(election))
+
+
+def own_ballot(election: Election, user: object) -> Ballot | None:
+    if not isinstance(user, User):
+        return None
+    return Ballot.objects.filter(election=election, voter=user).first()
+
+
+@require_safe
+@election_view()
+def election_detail(request: HttpRequest, election: Election) -> HttpResponse:
+    ballot = own_ballot(election, request.user)
+    can_vote = (
+        ballot is None
+        and isinstance(request.user, User)
+        and election.accepts_ballots_at()
+        and services.is_eligible(election, request.user)
+    )
+    context = {
+        "election": election,
+        "candidates": services.ordered_candidates(election),
+        "turnout": None if election.is_draft else turnout_of(election),
+        "ballot": ballot,
+        "can_vote": can_vote,
+        "now": timezone.now(),
+    }
+    return render(request, "elections/detail.html", context)
+
+
+@require_safe
+@never_cache
+@election_view(*PUBLIC_PHASES, refused="This election has no turnout yet.", as_json=True)
+def turnout(request: HttpRequest, election: Election) -> HttpResponse:
+    numbers = turnout_of(election)
+    return JsonResponse(
+        {"ballots": numbers.ballots, "eligible": numbers.eligible, "status": election.status}
+    )
+
+
+# --- Voting -------------------------------------------------------------------------
+
+
+def selection_rule(election: Election) -> str:
+    low, high = election.min_selections, election.max_selections
+    if low == high:
+        return "Choose exactly one." if low == 1 else f"Choose exactly {low}."
+    if low == 0:
+        return f"Choose at most {high}; you may leave every box empty."
+    return f"Choose between {low} and {high}."
+
+
+@role_required(Role.VOTER)
+@require_safe
+@election_view(Status.OPEN, refused="This election is not accepting ballots.")
+@accepting_ballots
+@eligible_voter_required
+def booth(request: HttpRequest, election: Election) -> HttpResponse:
+    voter = cast(User, request.user)
+    if own_ballot(election, voter) is not None:
+        return redirect("elections:receipt", slug=election.slug)
+    candidates = services.ordered_candidates(election)
+    params = services.election_params(election)
+    booth_params = {
+        # Exactly what the worker's "init" message takes (see ballot-worker.js).
+        "params": json.loads(crypto.params_to_json(params)),
+        "fingerprint": params.fingerprint,
+        "voter_context": services.voter_context(election, voter),
+        "min_selections": election.min_selections,
+        "max_selections": election.max_selections,
+        "worker_url": static("elections/js/ballot-worker.js"),
+        "cast_url": reverse("elections:cast", kwargs={"slug": election.slug}),
+    }
+    context = {
+        "election": election,
+        "candidates": candidates,
+        "rule": selection_rule(election),
+        "single_choice": election.min_selections == election.max_selections == 1,
+        "booth_params": booth_params,
+    }
+    return render(request, "elections/booth.html", context)
+
+
+@require_POST
+@json_login_required
+@election_view(Status.OPEN, refused="This election is not accepting ballots.", as_json=True)
+@ballot_size_capped
+def cast_ballot(request: HttpRequest, election: Election) -> HttpResponse:
+    try:
+        ballot = services.cast_ballot(
+            election=election, voter=cast(User, request.user), payload=request.body
+        )
+    except services.ElectionError as error:
+        # Never the body: a refused ballot may still be a real voter's encrypted choice.
+        security_log.info(
+            "ballot refused: user=%s election=%s status=%s reason=%s ip=%s",
+            request.user.get_username(),
+            election.slug,
+            error.status_code,
+            type(error).__name__,
+            client_ip(request),
+        )
+        return JsonResponse({"error": str(error)}, status=error.status_code)
+    receipt_url = reverse("elections:receipt", kwargs={"slug": election.slug})
+    return JsonResponse(
+        {"tracker": ballot.tracker, "sequence": ballot.sequence, "receipt_url": receipt_url},
+        status=201,
+    )
+
+
+@login_required
+@require_safe
+@election_view(*PUBLIC_PHASES)
+def receipt(request: HttpRequest, election: Election) -> HttpResponse:
+    # Only the signed-in voter's own ballot is ever looked up, so nobody can ask for another's.
+    ballot = own_ballot(election, request.user)
+    if ballot is None:
+        raise Http404("You have not voted in this election.")
+    return render(request, "elections/receipt.html", {"election": election, "ballot": ballot})
+
+
+# --- Results ------------------------------------------------------------------------
+
+
+@require_safe
+@election_view(Status.PUBLISHED, refused="The results of this election are not published yet.")
+def results(request: HttpRequest, election: Election) -> HttpResponse:
+    rows = list(election.results.select_related("candidate").order_by("candidate__position"))
+    numbers = turnout_of(election)
+    table = [(row.candidate, row.count, percent(row.count, numbers.ballots)) for row in rows]
+    chart = bar_chart([(row.candidate.name, row.count) for row in rows], ballots=numbers.ballots)
+    context = {"election": election, "table": table, "chart": chart, "turnout": numbers}
+    return render(request, "elections/results.html", context)
