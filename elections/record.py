@@ -1,0 +1,223 @@
+"""The public election record, streamed out of the database (docs/election-record.md).
+
+``stream_record(election)`` returns an iterator of text chunks: a view can
+serve it with ``StreamingHttpResponse`` and the ``export_record`` command
+writes it to a file. Ballots are read with ``.iterator()`` in chunks, so
+memory stays flat whatever their number. The record is public only once
+the results are published; administrators may export a closed election's
+record earlier, or an open one's as a partial snapshot.
+
+The exporter copies what is stored (ballots, chain hashes, the running
+tally, the closing hash, the results) without recomputing or repairing any
+of it: the verifier's job is to find out whether it holds together.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db.models import QuerySet
+
+from accounts.models import Role, User
+
+from . import board, crypto, services
+from .crypto.encoding import int_to_hex
+from .models import Ballot, Election, EncryptedTally, RollMode, Status
+from .verify import RECORD_FORMAT, voter_roll_commitment
+
+BALLOTS_PER_QUERY = 500
+
+
+class RecordNotPublic(services.WrongPhase):
+    """The record is published with the results, not before."""
+
+
+@dataclass(frozen=True)
+class BoardEntry:
+    """One ballot as it sits on the board; ``content`` is its stored JSON text."""
+
+    sequence: int
+    voter_context: str
+    cast_at: str
+    tracker: str
+    chain_hash: str
+    content: str
+
+
+@dataclass(frozen=True)
+class RecordParts:
+    """Everything of a record except its ballots, each section as JSON-ready data."""
+
+    election: dict[str, Any]
+    params: dict[str, Any]
+    candidates: list[dict[str, str]]
+    voter_roll: dict[str, str]
+    chain: dict[str, str | None]
+    encrypted_tally: dict[str, Any]
+    results: list[dict[str, str]] | None
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=True, separators=(",", ":"))
+
+
+def _refuse_constant(token: str) -> Any:
+    raise ValueError(f"{token} is not JSON")
+
+
+def _ballot_json(content: str) -> str:
+    # The stored text is copied as it is when it is JSON; anything else (which
+    # only tampering can produce) goes in as a string, so the document stays
+    # readable and the verifier names that ballot.
+    try:
+        json.loads(content, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError):
+        return _dump(content)
+    return content
+
+
+def _entry_json(entry: BoardEntry) -> str:
+    return (
+        f'{{"sequence":"{int_to_hex(entry.sequence)}",'
+        f'"voter_context":{_dump(entry.voter_context)},'
+        f'"cast_at":{_dump(entry.cast_at)},'
+        f'"tracker":{_dump(entry.tracker)},'
+        f'"chain_hash":{_dump(entry.chain_hash)},'
+        f'"ballot":{_ballot_json(entry.content)}}}'
+    )
+
+
+def render_record(parts: RecordParts, entries: Iterable[BoardEntry]) -> Iterator[str]:
+    """Yield the record's text: the sections in their fixed order, one ballot per line.
+
+    Touches no database by itself: ``entries`` may be a lazy query.
+    """
+    yield f'{{"format":{_dump(RECORD_FORMAT)},\n'
+    yield f'"election":{_dump(parts.election)},\n'
+    yield f'"params":{_dump(parts.params)},\n'
+    yield f'"candidates":{_dump(parts.candidates)},\n'
+    yield f'"voter_roll":{_dump(parts.voter_roll)},\n'
+    yield '"ballots":['
+    separator = "\n"
+    for entry in entries:
+        yield separator + _entry_json(entry)
+        separator = ",\n"
+    yield "\n],\n"
+    yield f'"chain":{_dump(parts.chain)},\n'
+    yield f'"encrypted_tally":{_dump(parts.encrypted_tally)},\n'
+    yield f'"results":{_dump(parts.results)}}}\n'
+
+
+def format_time(moment: datetime | None) -> str | None:
+    return None if moment is None else board.format_cast_at(moment)
+
+
+def _eligible_voters(election: Election) -> Iterator[User]:
+    # The same accounts services.eligible_voter_count counts.
+    voters = User.objects.filter(is_active=True, is_approved=True)
+    if election.roll_mode == RollMode.ALL_APPROVED_VOTERS:
+        voters = voters.filter(role=Role.VOTER)
+    else:
+        voters = voters.filter(roll_entries__election=election)
+    return voters.only("pk").iterator(chunk_size=2000)
+
+
+def voter_roll_section(election: Election) -> dict[str, str]:
+    contexts = [services.voter_context(election, voter) for voter in _eligible_voters(election)]
+    return {
+        "mode": election.roll_mode,
+        "eligible": int_to_hex(len(contexts)),
+        "commitment": voter_roll_commitment(contexts),
+    }
+
+
+def record_parts(election: Election, tally: EncryptedTally, ballot_count: int) -> RecordParts:
+    """Read every section but the ballots from the database."""
+    params = services.election_params(election)
+    results = None
+    if election.status == Status.PUBLISHED:
+        results = [
+            {
+                "candidate": str(result.candidate_id),
+                "count": int_to_hex(result.count),
+                "ciphertext": result.ciphertext,
+                "proof": result.proof,
+            }
+            for result in election.results.order_by("candidate__position")
+        ]
+    return RecordParts(
+        election={
+            "id": str(election.id),
+            "slug": election.slug,
+            "title": election.title,
+            "status": election.status,
+            "opened_at": format_time(election.opened_at),
+            "closed_at": format_time(election.closed_at),
+            "published_at": format_time(election.published_at),
+            "ballot_count": int_to_hex(ballot_count),
+        },
+        params=json.loads(crypto.params_to_json(params)),
+        candidates=[
+            {
+                "id": str(candidate.id),
+                "position": int_to_hex(candidate.position),
+                "name": candidate.name,
+                "affiliation": candidate.affiliation,
+            }
+            for candidate in services.ordered_candidates(election)
+        ],
+        voter_roll=voter_roll_section(election),
+        chain={
+            "genesis": board.genesis_hash(params.fingerprint),
+            "head": tally.head_hash,
+            "closing": election.closing_hash or None,
+        },
+        encrypted_tally={
+            "ciphertexts": list(tally.ciphertexts),
+            "ballot_count": int_to_hex(tally.ballot_count),
+        },
+        results=results,
+    )
+
+
+def board_entries(ballots: QuerySet[Ballot]) -> Iterator[BoardEntry]:
+    """The given ballots in sequence order, fetched a chunk at a time."""
+    rows = ballots.order_by("sequence").values_list(
+        "sequence", "voter_context", "cast_at", "tracker", "chain_hash", "content"
+    )
+    for sequence, context, cast_at, tracker, chain_hash, content in rows.iterator(
+        chunk_size=BALLOTS_PER_QUERY
+    ):
+        yield BoardEntry(
+            sequence, context, board.format_cast_at(cast_at), tracker, chain_hash, content
+        )
+
+
+def stream_record(election: Election, *, include_unpublished: bool = False) -> Iterator[str]:
+    """Return the election's public record as an iterator of text chunks.
+
+    Raises ``RecordNotPublic`` (409) before the results are published unless
+    ``include_unpublished`` (administrators' export of a closed election, or a
+    partial snapshot of an open one), and ``WrongPhase`` for a draft. The
+    checks run now, so a view can turn them into a 4xx before it streams.
+    """
+    election.refresh_from_db()
+    if election.status == Status.DRAFT:
+        raise services.WrongPhase("A draft election has no record: it has not been opened.")
+    if election.status != Status.PUBLISHED and not include_unpublished:
+        raise RecordNotPublic("The election record is published together with the results.")
+    tally = EncryptedTally.objects.filter(election=election).first()
+    if tally is None:
+        raise services.WrongPhase("This election has no ballot board.")
+    # An open election's board grows while we read: the running tally's count
+    # marks a consistent snapshot (a ballot and the tally are written together).
+    # Once closed, every stored ballot goes out, so an inserted one shows.
+    ballots = Ballot.objects.filter(election=election)
+    if election.status == Status.OPEN:
+        ballots = ballots.filter(sequence__lte=tally.ballot_count)
+    parts = record_parts(election, tally, ballots.count())
+    return render_record(parts, board_entries(ballots))
