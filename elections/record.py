@@ -5,7 +5,9 @@ serve it with ``StreamingHttpResponse`` and the ``export_record`` command
 writes it to a file. Ballots are read with ``.iterator()`` in chunks, so
 memory stays flat whatever their number. The record is public only once
 the results are published; administrators may export a closed election's
-record earlier, or an open one's as a partial snapshot.
+record earlier, or an open one's as a partial snapshot. The public ballot
+board (``render_board``) uses the same entries without the voter pseudonyms
+and is readable from the opening on.
 
 The exporter copies what is stored (ballots, chain hashes, the running
 tally, the closing hash, the results) without recomputing or repairing any
@@ -30,6 +32,7 @@ from .models import Ballot, Election, EncryptedTally, RollMode, Status
 from .verify import RECORD_FORMAT, voter_roll_commitment
 
 BALLOTS_PER_QUERY = 500
+BOARD_FORMAT = "evoting/ballot-board/v1"
 
 
 class RecordNotPublic(services.WrongPhase):
@@ -80,10 +83,12 @@ def _ballot_json(content: str) -> str:
     return content
 
 
-def _entry_json(entry: BoardEntry) -> str:
+def entry_json(entry: BoardEntry, *, with_voter_context: bool = True) -> str:
+    """One ballot entry as a JSON object; the public board leaves out the pseudonym."""
+    context = f'"voter_context":{_dump(entry.voter_context)},' if with_voter_context else ""
     return (
         f'{{"sequence":"{int_to_hex(entry.sequence)}",'
-        f'"voter_context":{_dump(entry.voter_context)},'
+        f"{context}"
         f'"cast_at":{_dump(entry.cast_at)},'
         f'"tracker":{_dump(entry.tracker)},'
         f'"chain_hash":{_dump(entry.chain_hash)},'
@@ -104,7 +109,7 @@ def render_record(parts: RecordParts, entries: Iterable[BoardEntry]) -> Iterator
     yield '"ballots":['
     separator = "\n"
     for entry in entries:
-        yield separator + _entry_json(entry)
+        yield separator + entry_json(entry)
         separator = ",\n"
     yield "\n],\n"
     yield f'"chain":{_dump(parts.chain)},\n'
@@ -210,8 +215,18 @@ def stream_record(election: Election, *, include_unpublished: bool = False) -> I
         raise services.WrongPhase("A draft election has no record: it has not been opened.")
     if election.status != Status.PUBLISHED and not include_unpublished:
         raise RecordNotPublic("The election record is published together with the results.")
+    tally, ballots = public_board(election)
+    parts = record_parts(election, tally, ballots.count())
+    return render_record(parts, board_entries(ballots))
+
+
+def public_board(election: Election) -> tuple[EncryptedTally, QuerySet[Ballot]]:
+    """The running tally and the ballots on the public board, read as one snapshot.
+
+    Raises ``WrongPhase`` when the election has no board (a draft).
+    """
     tally = EncryptedTally.objects.filter(election=election).first()
-    if tally is None:
+    if election.status == Status.DRAFT or tally is None:
         raise services.WrongPhase("This election has no ballot board.")
     # An open election's board grows while we read: the running tally's count
     # marks a consistent snapshot (a ballot and the tally are written together).
@@ -219,5 +234,22 @@ def stream_record(election: Election, *, include_unpublished: bool = False) -> I
     ballots = Ballot.objects.filter(election=election)
     if election.status == Status.OPEN:
         ballots = ballots.filter(sequence__lte=tally.ballot_count)
-    parts = record_parts(election, tally, ballots.count())
-    return render_record(parts, board_entries(ballots))
+    return tally, ballots
+
+
+def render_board(
+    election: dict[str, Any], chain: dict[str, str | None], entries: Iterable[BoardEntry]
+) -> Iterator[str]:
+    """Yield the public board's text: the election, its chain hashes, one ballot per line.
+
+    The entries are spelt as in the record, without the voter pseudonyms.
+    """
+    yield f'{{"format":{_dump(BOARD_FORMAT)},\n'
+    yield f'"election":{_dump(election)},\n'
+    yield f'"chain":{_dump(chain)},\n'
+    yield '"ballots":['
+    separator = "\n"
+    for entry in entries:
+        yield separator + entry_json(entry, with_voter_context=False)
+        separator = ",\n"
+    yield "\n]}\n"

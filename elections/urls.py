@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import board_views, views
 
 app_name = "elections"
 
@@ -12,4 +12,8 @@ urlpatterns = [
     path("elections/<slug:slug>/cast/", views.cast_ballot, name="cast"),
     path("elections/<slug:slug>/receipt/", views.receipt, name="receipt"),
     path("elections/<slug:slug>/results/", views.results, name="results"),
+    path("elections/<slug:slug>/board/", board_views.board_page, name="board"),
+    path("elections/<slug:slug>/board.json", board_views.board_download, name="board_json"),
+    path("elections/<slug:slug>/check/", board_views.check_receipt, name="check"),
+    path("elections/<slug:slug>/record.json", board_views.record_download, name="record_json"),
 ]

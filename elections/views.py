@@ -25,6 +25,7 @@ from accounts.models import Role, User
 from accounts.network import client_ip
 
 from . import crypto, services
+from .board_views import board_entry_url
 from .charts import bar_chart, percent
 from .decorators import (
     accepting_ballots,
@@ -33,7 +34,7 @@ from .decorators import (
     eligible_voter_required,
     json_login_required,
 )
-from .models import Ballot, Candidate, Election, RollEntry, RollMode, Status
+from .models import Ballot, Candidate, Election, EncryptedTally, RollEntry, RollMode, Status
 
 security_log = logging.getLogger("evoting.security")
 
@@ -95,6 +96,12 @@ def turnout_of(election: Election) -> Turnout:
     return Turnout(election.ballots.count(), services.eligible_voter_count(election))
 
 
+def head_hash_of(election: Election) -> str | None:
+    """The chain hash of the latest ballot counted (the genesis hash before the first)."""
+    heads = EncryptedTally.objects.filter(election=election).values_list("head_hash", flat=True)
+    return heads.first() or None
+
+
 def own_ballot(election: Election, user: object) -> Ballot | None:
     if not isinstance(user, User):
         return None
@@ -115,6 +122,7 @@ def election_detail(request: HttpRequest, election: Election) -> HttpResponse:
         "election": election,
         "candidates": services.ordered_candidates(election),
         "turnout": None if election.is_draft else turnout_of(election),
+        "head_hash": None if election.is_draft else head_hash_of(election),
         "ballot": ballot,
         "can_vote": can_vote,
         "now": timezone.now(),
@@ -128,7 +136,13 @@ def election_detail(request: HttpRequest, election: Election) -> HttpResponse:
 def turnout(request: HttpRequest, election: Election) -> HttpResponse:
     numbers = turnout_of(election)
     return JsonResponse(
-        {"ballots": numbers.ballots, "eligible": numbers.eligible, "status": election.status}
+        {
+            "ballots": numbers.ballots,
+            "eligible": numbers.eligible,
+            "status": election.status,
+            "head": head_hash_of(election),
+            "closing": election.closing_hash or None,
+        }
     )
 
 
@@ -210,7 +224,9 @@ def receipt(request: HttpRequest, election: Election) -> HttpResponse:
     ballot = own_ballot(election, request.user)
     if ballot is None:
         raise Http404("You have not voted in this election.")
-    return render(request, "elections/receipt.html", {"election": election, "ballot": ballot})
+    entry_url = board_entry_url(election, Ballot.objects.filter(election=election), ballot.sequence)
+    context = {"election": election, "ballot": ballot, "entry_url": entry_url}
+    return render(request, "elections/receipt.html", context)
 
 
 # --- Results ------------------------------------------------------------------------

@@ -169,3 +169,37 @@ def test_the_election_page_updates_turnout_without_reload(
     assert page.locator("#turnout-bar").evaluate("bar => bar.value") == 1
     assert browser_page.console_errors == []
     assert browser_page.csp_violations() == []
+
+
+def test_the_election_page_follows_the_board_head_without_reload(
+    live_server,
+    browser_page: Watched,
+    open_election: OpenElection,
+    voter,
+    admin_user,
+    ballot_for,
+):
+    election = open_election.election
+    page = browser_page.page
+    page.goto(f"{live_server.url}/elections/{election.slug}/")
+    head = page.locator("#board-head")
+    genesis = head.inner_text()
+    assert len(genesis) == 64
+    assert page.locator("#board-closing").is_hidden()
+    services.cast_ballot(
+        election=election, voter=voter, payload=ballot_for(election, voter, [0, 1, 0])
+    )
+    ballot = Ballot.objects.get(election=election)
+    expect(head).to_have_text(ballot.chain_hash, timeout=15_000)
+    services.close_election(election=election, actor=admin_user)
+    election.refresh_from_db()
+    expect(page.locator("#board-closing")).to_have_text(election.closing_hash, timeout=15_000)
+    assert page.locator("#board-closing-label").is_visible()
+
+    page.get_by_role("link", name="See the ballot board").click()
+    page.wait_for_url(f"{live_server.url}/elections/{election.slug}/board/")
+    row = page.locator("#ballot-1")
+    assert ballot.tracker in row.inner_text()
+    assert browser_page.console_errors == []
+    assert browser_page.page_errors == []
+    assert browser_page.csp_violations() == []

@@ -1,5 +1,6 @@
-// Live turnout on an election's page: polls turnout.json and updates the figures in place.
-// Only counts are ever fetched; no partial result exists while an election runs.
+// Live turnout on an election's page: polls turnout.json and updates the figures in place,
+// with the ballot board's head hash (and closing hash once sealed).
+// Only counts and hashes are ever fetched; no partial result exists while an election runs.
 (function () {
   "use strict";
 
@@ -10,6 +11,10 @@
   }
   const url = root.dataset.turnoutUrl;
   const bar = document.getElementById("turnout-bar");
+  const head = document.getElementById("board-head");
+  const closing = document.getElementById("board-closing");
+  const closingLabel = document.getElementById("board-closing-label");
+  const HASH = /^[0-9a-f]{64}$/;
   const fields = {};
   root.querySelectorAll("[data-field]").forEach(function (node) {
     fields[node.dataset.field] = node;
@@ -32,6 +37,20 @@
       bar.value = ballots;
     }
     root.dataset.status = String(data.status);
+    showHashes(data);
+  }
+
+  function showHashes(data) {
+    if (head && HASH.test(String(data.head)) && head.textContent !== data.head) {
+      head.textContent = data.head;
+    }
+    if (closing && HASH.test(String(data.closing)) && closing.textContent !== data.closing) {
+      closing.textContent = data.closing;
+      closing.hidden = false;
+      if (closingLabel) {
+        closingLabel.hidden = false;
+      }
+    }
   }
 
   async function poll() {
