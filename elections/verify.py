@@ -73,12 +73,14 @@ ROLL_MODES = ("all", "explicit")
 
 MAX_LISTED_FAILURES = 1000
 BALLOTS_PER_TASK = 128
-# Counts are at most 2^64; hex spellings longer than that are refused unread.
+# Counts are below 2^64; hex spellings longer than that are refused unread.
 MAX_COUNT_DIGITS = 16
 MAX_TEXT = 5000
+MAX_DEPTH = 32
 
 _HASH_RE = re.compile(r"[0-9a-f]{64}")
-_TIME_RE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
+# ASCII only: Python's \d also matches other scripts' digits, which the hashes cannot encode.
+_TIME_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z")
 
 
 class ByteSource(Protocol):
@@ -241,6 +243,10 @@ def _build(events: Iterator[Event], first: Event, duplicates: _Duplicates) -> An
     stack: list[Any] = [root]
     keys: list[str] = [""]
     while stack:
+        # No record value is legitimately nested deeper; a deeper one would make the
+        # recursive code downstream (canonical JSON, pickling for the workers) crash.
+        if len(stack) > MAX_DEPTH:
+            raise MalformedRecord(f"a value is nested more than {MAX_DEPTH} levels deep")
         event, value = _next(events)
         top = stack[-1]
         if event == "map_key":
@@ -482,7 +488,7 @@ class RecordChecker:
             raise MalformedRecord("params: expected an object")
         try:
             params = crypto.params_from_json(canonical_json(value))
-        except (crypto.CryptoError, ValueError, TypeError) as error:
+        except (crypto.CryptoError, ValueError, TypeError, RecursionError) as error:
             self.report.fail("params", f"the election parameters are refused: {error}")
             raise _Stop from None
         if params.election_id != self.election_id:

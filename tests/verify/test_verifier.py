@@ -238,6 +238,31 @@ def test_unreadable_records_exit_2(mangle):
     assert "UNREADABLE" in report.summary()
 
 
+def test_a_cast_time_with_non_ascii_digits_is_unreadable_not_a_crash(golden):
+    golden["ballots"][1]["cast_at"] = "2026-03-01T0\u0669:00:00.000Z"  # an Arabic-Indic nine
+    report = run(golden)
+    assert report.exit_code == 1, report.summary()
+    assert ("entry", None) in {(f.check, f.sequence) for f in report.failures}
+
+
+def deeply_nested(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize("section", ["params", "ballot"])
+def test_values_nested_too_deeply_are_unreadable_whatever_the_workers(golden, section, workers):
+    marker = "__nested__"
+    if section == "params":
+        golden["params"]["extra"] = marker
+    else:
+        golden["ballots"][0]["ballot"] = marker
+    text = json.dumps(golden).replace(f'"{marker}"', deeply_nested(100_000))
+    report = verify_record(io.BytesIO(text.encode()), workers=workers)
+    assert report.exit_code == 2, report.summary()
+    assert "nested more than" in (report.malformed or "")
+
+
 def test_sections_out_of_order_are_unreadable(golden):
     reordered = {key: golden[key] for key in ["format", "params", "election", *list(golden)[3:]]}
     report = run(reordered)
