@@ -29,6 +29,7 @@ from accounts.audit import log_action
 from accounts.models import Role, User
 
 from . import roll, services
+from .decorators import content_length
 from .forms import (
     MAX_KEY_UPLOAD_BYTES,
     CandidateForm,
@@ -404,14 +405,14 @@ class ElectionAdmin(admin.ModelAdmin[Election]):
         election = self.managed_election(request, object_id)
         form, report, status = DecryptForm(), None, 200
         if request.method == "POST":
-            if int(request.META.get("CONTENT_LENGTH") or 0) > MAX_KEY_UPLOAD_BYTES:
+            if not 0 <= content_length(request) <= MAX_KEY_UPLOAD_BYTES:
                 return self.decrypt_page(
                     request,
                     election,
                     form,
                     None,
                     413,
-                    error="The upload is too large to be a key file.",
+                    error="The upload is too large to be a key file, or its length is invalid.",
                 )
             form = DecryptForm(request.POST, request.FILES)
             status = 400

@@ -48,6 +48,10 @@ class BoxClosed(Exception):
     """The ballot box was closed before the ballot could be counted."""
 
 
+class ElectionChanged(Exception):
+    """The election's key is not the one the ballot was made and checked for."""
+
+
 class DuplicateVoter(Exception):
     """The voter already has a ballot in this election."""
 
@@ -135,7 +139,11 @@ def store_ballot(election: Election, params: crypto.ElectionParams, cast: CastBa
 
     def insert() -> Ballot:
         with atomic_write():
-            if not Election.objects.get(pk=election.pk).accepts_ballots_at(timezone.now()):
+            current = Election.objects.get(pk=election.pk)
+            if current.public_key != election.public_key:
+                # Reset and reopened under a new key while this ballot was being checked.
+                raise ElectionChanged
+            if not current.accepts_ballots_at(timezone.now()):
                 raise BoxClosed
             tally = fold_pending_ballots(election, params)
             if tally.is_closed:

@@ -29,6 +29,15 @@ ElectionView = Callable[..., HttpResponse]
 NOT_FOUND = "There is no such election."
 
 
+def content_length(request: HttpRequest) -> int:
+    """The body length the client declares: 0 when absent, -1 when it is not a number."""
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return -1
+    return declared if declared >= 0 else -1
+
+
 def refusal(request: HttpRequest, status: int, message: str, *, as_json: bool) -> HttpResponse:
     """The one shape of every refusal: a JSON error or a page that says what went wrong."""
     if as_json:
@@ -137,10 +146,7 @@ def ballot_size_capped(view: ElectionView) -> ElectionView:
     def wrapped(
         request: HttpRequest, election: Election, *args: Any, **kwargs: Any
     ) -> HttpResponse:
-        try:
-            declared = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            declared = -1
+        declared = content_length(request)
         if declared < 0:
             return refusal(request, 400, "The request has an invalid length.", as_json=True)
         limit = crypto.max_ballot_bytes(services.election_params(election))

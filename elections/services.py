@@ -15,7 +15,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from django.conf import settings
+from django.core.cache import cache
+from django.db import DatabaseError
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from accounts.audit import log_action
 from accounts.models import Role, User
@@ -23,7 +26,7 @@ from elections import crypto
 from elections.crypto.encoding import int_to_hex
 
 from . import ballot_box, board, verification
-from .concurrency import atomic_write
+from .concurrency import WriteConflict, atomic_write, is_transient
 from .models import Ballot, Candidate, Election, EncryptedTally, Result, RollEntry, RollMode, Status
 
 
@@ -55,6 +58,14 @@ class KeyRefused(ElectionError):
 
 class TallyMismatch(ElectionError):
     status_code = 409
+
+
+class TooManyRefusals(ElectionError):
+    status_code = 429
+
+
+class BallotBoxBusy(ElectionError):
+    status_code = 503
 
 
 # --- Reading the public parameters -------------------------------------------
@@ -127,6 +138,7 @@ def require_draft(election: Election, what: str) -> None:
         raise WrongPhase(f"{what} can only change while the election is a draft.")
 
 
+@sensitive_variables("private_key", "key_file", "passphrase")
 def generate_keys(
     *, election: Election, actor: User | None, bits: int = 3072, passphrase: str | None = None
 ) -> bytes:
@@ -144,8 +156,13 @@ def generate_keys(
     key_file = crypto.dump_private_key(
         private_key, election_id=str(election.id), passphrase=passphrase or None
     )
-    election.public_key = crypto.public_key_to_json(public_key)
-    election.save(update_fields=["public_key"])
+    public_json = crypto.public_key_to_json(public_key)
+    # Conditional, so an election opened by someone else meanwhile keeps its key.
+    if not Election.objects.filter(pk=election.pk, status=Status.DRAFT).update(
+        public_key=public_json
+    ):
+        raise WrongPhase("The key can only change while the election is a draft.")
+    election.public_key = public_json
     log_action(
         actor=actor,
         action="elections.key.generated",
@@ -168,8 +185,19 @@ def open_election(*, election: Election, actor: User | None) -> None:
         raise WrongPhase("The maximum number of choices must be between 1 and the candidates.")
     if election.roll_mode == RollMode.EXPLICIT and not election.roll.exists():
         raise WrongPhase("The voter roll is empty.")
-    params = election_params(election)  # refuses a key or candidates the crypto would not take
+    try:
+        params = election_params(election)
+    except crypto.CryptoError as error:
+        raise WrongPhase(f"The election cannot open: {error}") from error
+    opened_at = timezone.now()
     with atomic_write():
+        # Conditional on the draft and the very key the genesis hash is made from, so a
+        # second open (a double submit, another administrator) or a key replaced
+        # meanwhile changes nothing.
+        if not Election.objects.filter(
+            pk=election.pk, status=Status.DRAFT, public_key=election.public_key
+        ).update(status=Status.OPEN, opened_at=opened_at):
+            raise WrongPhase("Only a draft election can be opened.")
         EncryptedTally.objects.update_or_create(
             election=election,
             defaults={
@@ -179,23 +207,29 @@ def open_election(*, election: Election, actor: User | None) -> None:
                 "version": 0,
             },
         )
-        election.status = Status.OPEN
-        election.opened_at = timezone.now()
-        election.save(update_fields=["status", "opened_at"])
+    election.status, election.opened_at = Status.OPEN, opened_at
     log_action(actor=actor, action="elections.election.opened", target=election)
 
 
 def close_election(*, election: Election, actor: User | None) -> None:
-    """Stop accepting ballots and seal the board with the closing hash."""
+    """Stop accepting ballots and seal the board with the closing hash.
+
+    A close interrupted after the status changed (the database went away, say)
+    is finished by running it again.
+    """
     election.refresh_from_db()
-    if election.status != Status.OPEN:
-        raise WrongPhase("Only an open election can be closed.")
+    unfinished = election.status == Status.CLOSED and not election.closing_hash
     # Status first, so no new cast starts; then the box, so none in flight is counted late.
-    if not Election.objects.filter(pk=election.pk, status=Status.OPEN).update(
+    if not unfinished and not Election.objects.filter(pk=election.pk, status=Status.OPEN).update(
         status=Status.CLOSED, closed_at=timezone.now()
     ):
         raise WrongPhase("Only an open election can be closed.")
-    tally = ballot_box.close_box(election, election_params(election))
+    try:
+        tally = ballot_box.close_box(election, election_params(election))
+    except crypto.CryptoError as error:
+        raise TallyMismatch(
+            f"A stored ballot is unreadable ({error}); the database has been altered."
+        ) from error
     Election.objects.filter(pk=election.pk).update(
         closing_hash=board.closing_hash(tally.head_hash, tally.ballot_count)
     )
@@ -209,6 +243,12 @@ def close_election(*, election: Election, actor: User | None) -> None:
 
 
 # --- Casting ----------------------------------------------------------------------
+
+# An honest booth never sends an invalid ballot, and refusing one costs a strict
+# check of every proof: an account that sends this many in the window is refused
+# before any proof work until the window ends (counted per web process).
+REFUSED_BALLOT_LIMIT = 5
+REFUSED_BALLOT_WINDOW = 15 * 60
 
 
 def cast_ballot(*, election: Election, voter: User, payload: str | bytes) -> Ballot:
@@ -226,11 +266,7 @@ def cast_ballot(*, election: Election, voter: User, payload: str | bytes) -> Bal
         raise AlreadyVoted("You have already voted in this election.")
     params = election_params(election)
     context = voter_context(election, voter)
-    try:
-        ballot = crypto.parse_ballot(params, payload)
-        verification.verify_ballot(params, context, ballot)
-    except crypto.CryptoError as error:
-        raise InvalidBallotError(f"The ballot was refused: {error}") from error
+    ballot = _checked_ballot(election, voter, params, context, payload)
     cast = ballot_box.CastBallot(
         voter_id=voter.pk,
         voter_context=context,
@@ -238,6 +274,35 @@ def cast_ballot(*, election: Election, voter: User, payload: str | bytes) -> Bal
         content=crypto.ballot_to_json(ballot),
         tracker=crypto.ballot_tracker(ballot),
     )
+    return _store(election, params, cast)
+
+
+def _checked_ballot(
+    election: Election,
+    voter: User,
+    params: crypto.ElectionParams,
+    context: str,
+    payload: str | bytes,
+) -> crypto.Ballot:
+    refusals = f"elections:refused-ballots:{election.pk}:{voter.pk}"
+    if cache.get(refusals, 0) >= REFUSED_BALLOT_LIMIT:
+        raise TooManyRefusals(
+            "Too many invalid ballots from this account; try again in a few minutes."
+        )
+    try:
+        ballot = crypto.parse_ballot(params, payload)
+        verification.verify_ballot(params, context, ballot)
+    except crypto.CryptoError as error:
+        cache.add(refusals, 0, timeout=REFUSED_BALLOT_WINDOW)
+        cache.incr(refusals)
+        raise InvalidBallotError(f"The ballot was refused: {error}") from error
+    return ballot
+
+
+def _store(
+    election: Election, params: crypto.ElectionParams, cast: ballot_box.CastBallot
+) -> Ballot:
+    """The ballot box's outcome in the words of the person casting."""
     try:
         return ballot_box.store_ballot(election, params, cast)
     except ballot_box.DuplicateVoter:
@@ -246,6 +311,16 @@ def cast_ballot(*, election: Election, voter: User, payload: str | bytes) -> Bal
         raise InvalidBallotError("This exact ballot is already on the board.") from None
     except ballot_box.BoxClosed:
         raise WrongPhase("This election closed before your ballot was stored.") from None
+    except ballot_box.ElectionChanged:
+        raise WrongPhase(
+            "This election was reset while your ballot was being checked; open the booth again."
+        ) from None
+    except (WriteConflict, DatabaseError) as error:
+        if not is_transient(error):
+            raise
+        raise BallotBoxBusy(
+            "The ballot box is busy and your ballot was not stored; please send it again."
+        ) from error
 
 
 # --- Counting --------------------------------------------------------------------
@@ -297,6 +372,7 @@ def product_of_ballots(
     return totals, counted
 
 
+@sensitive_variables("private_key", "key_file", "passphrase")
 def decrypt_tally(
     *, election: Election, key_file: bytes, passphrase: str | None, actor: User | None
 ) -> TallyReport:
@@ -342,13 +418,14 @@ def decrypt_tally(
         count, proof = crypto.decrypt_with_proof(private_key, total)
         crypto.verify_decryption(params.public_key, total, count, proof)
         counts.append((candidate, count, total, proof))
-    already = election.status == Status.PUBLISHED
-    if already:
-        stored = {r.candidate_id: r.count for r in election.results.all()}
-        if stored != {candidate.pk: count for candidate, count, _, _ in counts}:
-            raise TallyMismatch("This decryption differs from the published results.")
-    else:
-        with atomic_write():
+    with atomic_write():
+        # Conditional, so of two decryptions at once one publishes and the other
+        # compares its counts with what was published.
+        published_at = timezone.now()
+        already = not Election.objects.filter(pk=election.pk, status=Status.CLOSED).update(
+            status=Status.PUBLISHED, published_at=published_at
+        )
+        if not already:
             Result.objects.bulk_create(
                 Result(
                     election=election,
@@ -359,9 +436,11 @@ def decrypt_tally(
                 )
                 for candidate, count, total, proof in counts
             )
-            election.status = Status.PUBLISHED
-            election.published_at = timezone.now()
-            election.save(update_fields=["status", "published_at"])
+    if already:
+        stored = {r.candidate_id: r.count for r in election.results.all()}
+        if stored != {candidate.pk: count for candidate, count, _, _ in counts}:
+            raise TallyMismatch("This decryption differs from the published results.")
+    election.refresh_from_db()
     log_action(
         actor=actor,
         action="elections.tally.decrypted",

@@ -42,13 +42,15 @@ PRIVATE_KEY_FORMAT = "evoting/paillier-private-key/v1"
 ENCRYPTED_KEY_FORMAT = "evoting/paillier-private-key-encrypted/v1"
 
 # scrypt at N = 2^17, r = 8, p = 1 uses 128 MiB and a fraction of a second:
-# the OWASP 2023 recommendation for interactive use. The loader accepts a
-# bounded range so that an older or stronger file still opens, and nothing
-# larger, so a crafted header cannot make it allocate gigabytes.
+# the OWASP 2023 recommendation for interactive use. The loader accepts other
+# parameters so that an older file still opens, but only up to twice that
+# work and memory (128 * r * N * p bytes), checked before deriving anything, so
+# a crafted header cannot make the web process allocate gigabytes.
 SCRYPT_LOG2_N = 17
 SCRYPT_R = 8
 SCRYPT_P = 1
 _SCRYPT_LOG2_N_RANGE = range(14, 21)
+_SCRYPT_MAX_COST = 2 * 128 * SCRYPT_R * (1 << SCRYPT_LOG2_N) * SCRYPT_P
 _SALT_BYTES = 16
 _NONCE_BYTES = 12
 _MAX_KEY_FILE_BYTES = 64 * 1024
@@ -291,7 +293,12 @@ def _decrypt(document: dict[str, Any], passphrase: str) -> bytes:
     log2_n = parse_hex(document["kdf_log2_n"], field="kdf_log2_n", max_digits=2, error=KeyFileError)
     r = parse_hex(document["kdf_r"], field="kdf_r", max_digits=2, error=KeyFileError)
     p = parse_hex(document["kdf_p"], field="kdf_p", max_digits=1, error=KeyFileError)
-    if log2_n not in _SCRYPT_LOG2_N_RANGE or not 1 <= r <= 16 or not 1 <= p <= 4:
+    if (
+        log2_n not in _SCRYPT_LOG2_N_RANGE
+        or not 1 <= r <= 16
+        or not 1 <= p <= 4
+        or 128 * r * (1 << log2_n) * p > _SCRYPT_MAX_COST
+    ):
         raise KeyFileError("key file scrypt parameters are out of the accepted range")
     salt = _fixed_hex(document["salt"], _SALT_BYTES, "salt")
     nonce = _fixed_hex(document["nonce"], _NONCE_BYTES, "nonce")

@@ -165,6 +165,10 @@ def test_encrypted_key_file_refusals(keypair: KeyPair, encrypted_file: bytes) ->
     assert "out of the accepted range" in _refusal(
         _edit(encrypted_file, kdf_log2_n="1e"), keypair, PASSPHRASE
     )
+    # Each within its own bounds, together 2 GiB of scrypt memory: refused before deriving.
+    assert "out of the accepted range" in _refusal(
+        _edit(encrypted_file, kdf_log2_n="14", kdf_r="10", kdf_p="4"), keypair, PASSPHRASE
+    )
     document = json.loads(encrypted_file)
     flipped = document["ciphertext"][:-2] + format(int(document["ciphertext"][-2:], 16) ^ 1, "02x")
     assert "wrong passphrase" in _refusal(

@@ -1,6 +1,7 @@
 """Shared by the election commands: finding an election, reading secrets from files or prompts."""
 
 import getpass
+import warnings
 from pathlib import Path
 
 from django.core.management.base import CommandError, CommandParser
@@ -50,10 +51,21 @@ def read_passphrase_file(path: str) -> str:
 
 
 def ask_passphrase(*, confirm: bool) -> str:
-    passphrase = getpass.getpass("Passphrase: ")
+    try:
+        with warnings.catch_warnings():
+            # Without a terminal getpass would read stdin with echo on: refuse instead.
+            warnings.simplefilter("error", getpass.GetPassWarning)
+            passphrase = getpass.getpass("Passphrase: ")
+            again = getpass.getpass("Passphrase (again): ") if confirm else passphrase
+    except getpass.GetPassWarning:
+        raise CommandError(
+            "There is no terminal to ask for the passphrase: use --passphrase-file."
+        ) from None
+    except (EOFError, KeyboardInterrupt):
+        raise CommandError("No passphrase was given.") from None
     if not passphrase:
         raise CommandError("The passphrase cannot be empty.")
-    if confirm and getpass.getpass("Passphrase (again): ") != passphrase:
+    if again != passphrase:
         raise CommandError("The two passphrases differ.")
     return passphrase
 
