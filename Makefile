@@ -24,8 +24,13 @@ system-deps:
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium nodejs fonts-dejavu-core; \
 	fi
 
+# A fresh demo election on every start (it replaces only the previous demo and its
+# demo accounts); the credentials it prints are random each time.
+DEMO_VOTERS ?= 10
+DEMO_CAST ?= 3
 run: install
 	$(BIN)/python manage.py migrate --noinput
+	SITE_URL=http://$(HOST):$(PORT) $(BIN)/python manage.py seed_demo --voters $(DEMO_VOTERS) --cast $(DEMO_CAST)
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 lint: install
