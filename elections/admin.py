@@ -29,6 +29,7 @@ from accounts.audit import log_action
 from accounts.models import Role, User
 
 from . import roll, services
+from .crypto.params import MAX_CANDIDATES
 from .decorators import content_length
 from .forms import (
     MAX_KEY_UPLOAD_BYTES,
@@ -77,6 +78,7 @@ class CandidateInline(admin.TabularInline[Candidate, Election]):
     model = Candidate
     form = CandidateForm
     extra = 0
+    max_num = MAX_CANDIDATES  # the most a ballot's proofs are defined for
     fields = ("position", "name", "affiliation", "statement", "account")
     # The ballot is fixed once voting opens: candidates change only in a draft.
 

@@ -9,6 +9,7 @@ import uuid
 from datetime import datetime
 
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
@@ -103,7 +104,10 @@ class Candidate(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     election = models.ForeignKey(Election, on_delete=models.CASCADE, related_name="candidates")
-    position = models.PositiveSmallIntegerField(help_text="Order on the ballot, from 1.")
+    # From 1: the public record numbers candidates from 1 and its verifier holds to that.
+    position = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1)], help_text="Order on the ballot, from 1."
+    )
     name = models.CharField(max_length=120)
     affiliation = models.CharField(max_length=120, blank=True)
     statement = models.TextField(max_length=2000, blank=True)

@@ -123,10 +123,8 @@ def format_time(moment: datetime | None) -> str | None:
 
 def _eligible_voters(election: Election) -> Iterator[User]:
     # The same accounts services.eligible_voter_count counts.
-    voters = User.objects.filter(is_active=True, is_approved=True)
-    if election.roll_mode == RollMode.ALL_APPROVED_VOTERS:
-        voters = voters.filter(role=Role.VOTER)
-    else:
+    voters = User.objects.filter(role=Role.VOTER, is_active=True, is_approved=True)
+    if election.roll_mode == RollMode.EXPLICIT:
         voters = voters.filter(roll_entries__election=election)
     return voters.only("pk").iterator(chunk_size=2000)
 

@@ -127,7 +127,9 @@ def is_eligible(election: Election, user: User) -> bool:
 def eligible_voter_count(election: Election) -> int:
     if election.roll_mode == RollMode.ALL_APPROVED_VOTERS:
         return User.objects.filter(role=Role.VOTER, is_approved=True, is_active=True).count()
-    return election.roll.filter(voter__is_active=True, voter__is_approved=True).count()
+    return election.roll.filter(
+        voter__role=Role.VOTER, voter__is_active=True, voter__is_approved=True
+    ).count()
 
 
 # --- Setting an election up -----------------------------------------------------

@@ -392,6 +392,18 @@ def test_candidate_linked_to_an_account_takes_its_public_name(
     assert AuditEntry.objects.filter(action="elections.candidates.changed").exists()
 
 
+def test_candidate_positions_start_at_one(login_as, admin_user, draft_election):
+    client = login_as(admin_user)
+    url = reverse("admin:elections_election_change", args=[draft_election.pk])
+    rows = [*existing_candidates(draft_election), {"position": "0", "name": "Zed", "account": ""}]
+    refused = client.post(
+        url, {**election_data(draft_election), **inline_data(draft_election, rows)}
+    )
+    assert refused.status_code == 200
+    assert b"greater than or equal to 1" in refused.content
+    assert not draft_election.candidates.filter(name="Zed").exists()
+
+
 def test_only_title_and_description_change_once_open(login_as, admin_user, open_election):
     election = open_election.election
     client = login_as(admin_user)
