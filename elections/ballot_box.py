@@ -22,10 +22,12 @@ leaves a stored ballot outside the tally even for an instant.
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import gmpy2  # type: ignore[import-untyped]
 from django.db import IntegrityError
 from django.utils import timezone
 
@@ -42,6 +44,12 @@ from .concurrency import (
 from .models import Ballot, Election, EncryptedTally
 
 FOLD_CHUNK = 500
+
+# The request threads of one process take turns before asking the database for its
+# write lock: SQLite makes waiting connections poll with sleeps of up to 100 ms,
+# which leaves the lock idle between casts and lets some wait for seconds, while a
+# Python lock hands over at once. Correctness never depends on it.
+_write_turn = threading.Lock()
 
 
 class BoxClosed(Exception):
@@ -77,11 +85,12 @@ def multiply_into(
     """Homomorphic addition: multiply each candidate's total by the ballot's ciphertext.
 
     The ciphertexts were validated by the parser, so plain modular multiplication
-    is all that is left to do here.
+    is all that is left to do here. It runs under the database's write lock, so in
+    gmpy2, about four times faster than Python's integers at these sizes.
     """
-    n_square = params.n_square
+    n_square = gmpy2.mpz(params.n_square)
     return [
-        int_to_hex(int(total, 16) * c % n_square)
+        int_to_hex(gmpy2.mpz(total, 16) * c % n_square)
         for total, c in zip(totals, ciphertexts, strict=True)
     ]
 
@@ -154,7 +163,8 @@ def store_ballot(election: Election, params: crypto.ElectionParams, cast: CastBa
 
     for _ in range(MAX_ATTEMPTS):
         try:
-            return run_with_retries(insert)
+            with _write_turn:
+                return run_with_retries(insert)
         except IntegrityError:
             # Classified after the failed write has been rolled back.
             if Ballot.objects.filter(election=election, voter_id=cast.voter_id).exists():
@@ -186,6 +196,26 @@ def _insert(election: Election, tally: EncryptedTally, cast: CastBallot) -> Ball
 def _fold_own(
     election: Election, params: crypto.ElectionParams, stored: Ballot, ballot: crypto.Ballot
 ) -> None:
+    """Fold the ballot just stored into the tally, or withdraw it if the box closed first.
+
+    Normally the tally still ends just before this ballot, and one compare-and-swap
+    counts it without reading the stored ballots back. Otherwise (the tally moved
+    or closed meanwhile, possible without transactions) the general fold decides
+    from what is stored.
+    """
+    tally = EncryptedTally.objects.get(election=election)
+    if not tally.is_closed and tally.ballot_count == stored.sequence - 1:
+        try:
+            compare_and_swap(
+                EncryptedTally.objects.filter(pk=tally.pk, is_closed=False),
+                tally.version,
+                ciphertexts=multiply_into(params, tally.ciphertexts, ballot.ciphertexts),
+                ballot_count=stored.sequence,
+                head_hash=stored.chain_hash,
+            )
+            return
+        except WriteConflict:
+            pass
     tally = fold_pending_ballots(election, params, known={stored.sequence: ballot})
     if tally.ballot_count >= stored.sequence:
         return

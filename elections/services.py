@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 
 from django.conf import settings
@@ -88,6 +90,30 @@ def _params(
     )
 
 
+@lru_cache(maxsize=256)
+def _opened_ballot_candidates(
+    election_id: uuid.UUID, public_key_json: str, opened_at: datetime
+) -> tuple[str, ...]:
+    # Keyed by the opening: a reset clears the key, and a reopening has a new time.
+    return tuple(
+        str(pk)
+        for pk in Candidate.objects.filter(election_id=election_id)
+        .order_by("position")
+        .values_list("id", flat=True)
+    )
+
+
+def ballot_candidates(election: Election) -> tuple[str, ...]:
+    """The candidate identifiers in ballot order.
+
+    Candidates change only in a draft, so once the election has opened the list is
+    read once per opening rather than at every cast.
+    """
+    if election.status != Status.DRAFT and election.opened_at is not None:
+        return _opened_ballot_candidates(election.pk, election.public_key, election.opened_at)
+    return tuple(str(c.id) for c in ordered_candidates(election))
+
+
 def election_params(election: Election) -> crypto.ElectionParams:
     """The cryptographic statement every ballot of ``election`` is proved against."""
     if not election.public_key:
@@ -95,7 +121,7 @@ def election_params(election: Election) -> crypto.ElectionParams:
     return _params(
         str(election.id),
         election.public_key,
-        tuple(str(c.id) for c in ordered_candidates(election)),
+        ballot_candidates(election),
         election.min_selections,
         election.max_selections,
     )
@@ -269,12 +295,13 @@ def cast_ballot(*, election: Election, voter: User, payload: str | bytes) -> Bal
     params = election_params(election)
     context = voter_context(election, voter)
     ballot = _checked_ballot(election, voter, params, context, payload)
+    content = crypto.ballot_to_json(ballot)
     cast = ballot_box.CastBallot(
         voter_id=voter.pk,
         voter_context=context,
         ballot=ballot,
-        content=crypto.ballot_to_json(ballot),
-        tracker=crypto.ballot_tracker(ballot),
+        content=content,
+        tracker=crypto.tracker_of_json(content),
     )
     return _store(election, params, cast)
 
@@ -298,6 +325,11 @@ def _checked_ballot(
         cache.add(refusals, 0, timeout=REFUSED_BALLOT_WINDOW)
         cache.incr(refusals)
         raise InvalidBallotError(f"The ballot was refused: {error}") from error
+    except verification.VerifierUnavailable as error:
+        # Not the voter's fault, so not counted as a refusal.
+        raise BallotBoxBusy(
+            "The ballot could not be checked just now and was not stored; please send it again."
+        ) from error
     return ballot
 
 

@@ -53,6 +53,7 @@ from .ballots import (
     check_shape,
     max_ballot_bytes,
     parse_ballot,
+    tracker_of_json,
     verify_ballot,
 )
 from .batch import batch_verify, multi_exp, shutdown_workers
@@ -139,6 +140,7 @@ __all__ = [
     "public_key_from_json",
     "public_key_to_json",
     "shutdown_workers",
+    "tracker_of_json",
     "validate_ciphertext",
     "verify_ballot",
     "verify_decryption",
