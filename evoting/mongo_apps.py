@@ -8,14 +8,15 @@ block refers to these classes.
 """
 
 from axes.apps import AppConfig as AxesConfig
-from django.contrib.admin.apps import AdminConfig
 from django.contrib.auth.apps import AuthConfig
 from django.contrib.contenttypes.apps import ContentTypesConfig
+
+from evoting.admin_site import ElectionAdminConfig
 
 OBJECT_ID_AUTO_FIELD = "django_mongodb_backend.fields.ObjectIdAutoField"
 
 
-class MongoAdminConfig(AdminConfig):
+class MongoAdminConfig(ElectionAdminConfig):
     default_auto_field = OBJECT_ID_AUTO_FIELD
 
 

@@ -62,7 +62,7 @@ else:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "evoting.admin_site.ElectionAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -133,7 +133,7 @@ if USE_MONGODB:
     }
     DEFAULT_AUTO_FIELD = "django_mongodb_backend.fields.ObjectIdAutoField"
     _MONGODB_APP_CONFIGS = {
-        "django.contrib.admin": "evoting.mongo_apps.MongoAdminConfig",
+        "evoting.admin_site.ElectionAdminConfig": "evoting.mongo_apps.MongoAdminConfig",
         "django.contrib.auth": "evoting.mongo_apps.MongoAuthConfig",
         "django.contrib.contenttypes": "evoting.mongo_apps.MongoContentTypesConfig",
         "axes": "evoting.mongo_apps.MongoAxesConfig",
@@ -209,6 +209,10 @@ TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 # Most ballots verified together by one process (see elections/verification.py);
 # 1 checks every ballot on its own with the strict verifier.
 BALLOT_VERIFY_BATCH = env.int("BALLOT_VERIFY_BATCH", default=64)
+# Worker processes each web process checks its batches in, one batch per worker at
+# a time; 0 checks them in a thread of the web process itself, which stalls its
+# requests while a batch is checked (gmpy2 holds the GIL).
+BALLOT_VERIFY_PROCESSES = env.int("BALLOT_VERIFY_PROCESSES", default=1)
 
 # --- Security headers and cookies ----------------------------------------
 SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=not DEBUG)

@@ -5,9 +5,6 @@ from django.urls import include, path
 
 from elections import views as election_views
 
-admin.site.site_header = "E-voting administration"
-admin.site.site_title = "E-voting administration"
-
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
