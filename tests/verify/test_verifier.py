@@ -15,8 +15,10 @@ from elections.crypto.encoding import int_to_hex
 from elections.crypto.keys import allow_small_keys_for_tests
 from elections.verify import Report, verify_record
 from tests.verify.golden.regenerate import (
+    GOLDEN_12_PATH,
     GOLDEN_PATH,
     build_golden_record,
+    build_golden_record_12,
     build_record,
     golden_keypair,
 )
@@ -60,6 +62,16 @@ def test_the_golden_record_verifies():
 
 def test_the_golden_record_is_reproducible():
     assert build_golden_record() == GOLDEN_PATH.read_text(encoding="ascii")
+
+
+def test_the_twelve_ballot_golden_record_verifies_and_is_reproducible():
+    # Sequence numbers and counts of 10 and more are where decimal and hex spellings differ.
+    text = GOLDEN_12_PATH.read_text(encoding="ascii")
+    assert build_golden_record_12() == text
+    report = verify_record(io.BytesIO(text.encode()))
+    assert report.exit_code == 0, report.summary()
+    assert report.ballots == 12
+    assert report.results == [("Ada", 4), ("Grace", 5), ("Alan", 3)]
 
 
 @pytest.mark.slow

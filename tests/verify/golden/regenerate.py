@@ -1,4 +1,7 @@
-"""Build the golden election record: 1024-bit key, 3 candidates, 5 ballots, all deterministic.
+"""Build the golden election records: 1024-bit key, 3 candidates, all deterministic.
+
+``record-v1.json`` holds 5 ballots; ``record-v1-12.json`` holds 12, so that it
+pins how sequence numbers and counts of 10 and more are spelt in every hash.
 
 Every random choice comes from ``crypto.DeterministicRandom`` (the primes too),
 so running this again gives the same bytes. Regenerate after a deliberate
@@ -24,6 +27,7 @@ from elections.crypto.keys import allow_small_keys_for_tests
 from elections.verify import voter_roll_commitment
 
 GOLDEN_PATH = Path(__file__).with_name("record-v1.json")
+GOLDEN_12_PATH = Path(__file__).with_name("record-v1-12.json")
 ELECTION_ID = "6f1d3c2a-0b1e-4c55-9a7e-3d2f00000001"
 CANDIDATES = (
     ("6f1d3c2a-0b1e-4c55-9a7e-3d2f0000000a", "Ada", "Analytical Party"),
@@ -32,6 +36,8 @@ CANDIDATES = (
 )
 CHOICES = ((1, 0, 0), (0, 1, 0), (1, 0, 0), (0, 0, 1), (1, 0, 0))
 ELIGIBLE = 7
+CHOICES_12 = (*CHOICES, (0, 1, 0), (0, 0, 1), (0, 1, 0), (1, 0, 0), (0, 1, 0), (0, 1, 0), (0, 0, 1))
+ELIGIBLE_12 = 20
 
 
 def _prime(rng: crypto.DeterministicRandom, bits: int) -> int:
@@ -54,6 +60,11 @@ def golden_context(index: int) -> str:
 def build_golden_record() -> str:
     """Return the golden record's text (the caller allows small keys)."""
     return build_record(golden_keypair(), CHOICES, eligible=ELIGIBLE)
+
+
+def build_golden_record_12() -> str:
+    """Return the twelve-ballot golden record's text (the caller allows small keys)."""
+    return build_record(golden_keypair(), CHOICES_12, eligible=ELIGIBLE_12)
 
 
 def build_record(
@@ -148,9 +159,13 @@ def main() -> int:
 
     django.setup()
     with allow_small_keys_for_tests():
-        text = build_golden_record()
-    GOLDEN_PATH.write_text(text, encoding="ascii")
-    sys.stdout.write(f"Wrote {GOLDEN_PATH} ({len(text):,} bytes).\n")
+        for path, build in (
+            (GOLDEN_PATH, build_golden_record),
+            (GOLDEN_12_PATH, build_golden_record_12),
+        ):
+            text = build()
+            path.write_text(text, encoding="ascii")
+            sys.stdout.write(f"Wrote {path} ({len(text):,} bytes).\n")
     return 0
 
 
