@@ -257,36 +257,49 @@ class ElectionAdmin(admin.ModelAdmin[Election]):
 
     # --- Actions -----------------------------------------------------------------
 
+    def phase_action(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[Election],
+        title: str,
+        consequence: str,
+        operation: Any,
+        done: str,
+    ) -> TemplateResponse | None:
+        """Confirm first, then run ``operation`` on each selected election."""
+        if request.POST.get("post") != "yes":
+            return self.confirmation(
+                request, "confirm_phase.html", queryset, title, consequence=consequence
+            )
+        self.run_for_each(request, queryset, operation, done)
+        return None
+
     @admin.action(description="Open selected elections", permissions=["manage"])
     def open_selected(
         self, request: HttpRequest, queryset: QuerySet[Election]
     ) -> TemplateResponse | None:
-        if request.POST.get("post") != "yes":
-            return self.confirmation(
-                request,
-                "confirm_phase.html",
-                queryset,
-                "Open elections?",
-                consequence="Voters can cast ballots from now on (within the schedule). The "
-                "candidates, rules and voter roll can no longer change.",
-            )
-        self.run_for_each(request, queryset, services.open_election, "Opened")
-        return None
+        return self.phase_action(
+            request,
+            queryset,
+            "Open elections?",
+            "Voters can cast ballots from now on (within the schedule). The "
+            "candidates, rules and voter roll can no longer change.",
+            services.open_election,
+            "Opened",
+        )
 
     @admin.action(description="Close selected elections", permissions=["manage"])
     def close_selected(
         self, request: HttpRequest, queryset: QuerySet[Election]
     ) -> TemplateResponse | None:
-        if request.POST.get("post") != "yes":
-            return self.confirmation(
-                request,
-                "confirm_phase.html",
-                queryset,
-                "Close elections?",
-                consequence="No more ballots will be accepted. This cannot be undone.",
-            )
-        self.run_for_each(request, queryset, services.close_election, "Closed")
-        return None
+        return self.phase_action(
+            request,
+            queryset,
+            "Close elections?",
+            "No more ballots will be accepted. This cannot be undone.",
+            services.close_election,
+            "Closed",
+        )
 
     @admin.action(description="Generate keys (downloads the private key)", permissions=["manage"])
     def generate_keys(
