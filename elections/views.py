@@ -86,6 +86,7 @@ def election_list(request: HttpRequest) -> HttpResponse:
 class Turnout:
     ballots: int
     eligible: int
+    head: str | None
 
     @property
     def percent(self) -> float:
@@ -93,13 +94,17 @@ class Turnout:
 
 
 def turnout_of(election: Election) -> Turnout:
-    return Turnout(election.ballots.count(), services.eligible_voter_count(election))
+    """Ballots counted and the chain hash of the latest (the genesis hash before the first).
 
-
-def head_hash_of(election: Election) -> str | None:
-    """The chain hash of the latest ballot counted (the genesis hash before the first)."""
-    heads = EncryptedTally.objects.filter(election=election).values_list("head_hash", flat=True)
-    return heads.first() or None
+    Both come from the running tally, in one read: polled by every open election
+    page, it must not count the ballots, and the count and the head then describe
+    the same board.
+    """
+    counted = EncryptedTally.objects.filter(election=election).values_list(
+        "ballot_count", "head_hash"
+    )
+    ballots, head = counted.first() or (0, "")
+    return Turnout(ballots, services.eligible_voter_count(election), head or None)
 
 
 def own_ballot(election: Election, user: object) -> Ballot | None:
@@ -122,7 +127,6 @@ def election_detail(request: HttpRequest, election: Election) -> HttpResponse:
         "election": election,
         "candidates": services.ordered_candidates(election),
         "turnout": None if election.is_draft else turnout_of(election),
-        "head_hash": None if election.is_draft else head_hash_of(election),
         "ballot": ballot,
         "can_vote": can_vote,
         "now": timezone.now(),
@@ -140,7 +144,7 @@ def turnout(request: HttpRequest, election: Election) -> HttpResponse:
             "ballots": numbers.ballots,
             "eligible": numbers.eligible,
             "status": election.status,
-            "head": head_hash_of(election),
+            "head": numbers.head,
             "closing": election.closing_hash or None,
         }
     )
