@@ -14,6 +14,7 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import AuditEntry, Role, User
+from tests.accounts.test_registration import GOOD
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -148,15 +149,6 @@ def test_access_refusals_on_role_pages_are_in_the_security_log(caplog, login_as,
 
 
 # --- Registration that tries to take over an account or a role -----------------------------
-
-GOOD = {
-    "username": "newvoter",
-    "email": "newvoter@example.org",
-    "first_name": "New",
-    "last_name": "Voter",
-    "password1": "a long enough passphrase 981",
-    "password2": "a long enough passphrase 981",
-}
 
 
 @pytest.mark.parametrize(
