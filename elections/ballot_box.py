@@ -60,6 +60,14 @@ class ElectionChanged(Exception):
     """The election's key is not the one the ballot was made and checked for."""
 
 
+class UnverifiedBallot(Exception):
+    """A stored ballot that this process did not check fails its checks: the data was altered."""
+
+    def __init__(self, sequence: int, reason: str) -> None:
+        super().__init__(f"stored ballot #{sequence} {reason}")
+        self.sequence = sequence
+
+
 class DuplicateVoter(Exception):
     """The voter already has a ballot in this election."""
 
@@ -114,19 +122,21 @@ def fold_pending_ballots(
         pending = (
             Ballot.objects.filter(election=election, sequence__gt=tally.ballot_count)
             .order_by("sequence")
-            .only("sequence", "chain_hash", "content")[:FOLD_CHUNK]
+            .only("sequence", "voter_context", "tracker", "chain_hash", "content")[:FOLD_CHUNK]
         )
-        totals = tally.ciphertexts
-        last: Ballot | None = None
+        ballots: list[tuple[Ballot, crypto.Ballot]] = []
         for stored in pending:
-            expected = (last.sequence if last else tally.ballot_count) + 1
+            expected = (ballots[-1][0].sequence if ballots else tally.ballot_count) + 1
             if stored.sequence != expected:
                 break  # a gap: the ballot before it is still being written
-            ballot = known.get(stored.sequence) or crypto.parse_ballot(params, stored.content)
-            totals = multiply_into(params, totals, ballot.ciphertexts)
-            last = stored
-        if last is None:
+            ballots.append((stored, known.get(stored.sequence) or _parsed(params, stored)))
+        if not ballots:
             return tally
+        _check_unknown(params, [(s, b) for s, b in ballots if s.sequence not in known])
+        totals = tally.ciphertexts
+        for _, ballot in ballots:
+            totals = multiply_into(params, totals, ballot.ciphertexts)
+        last = ballots[-1][0]
         try:
             compare_and_swap(
                 EncryptedTally.objects.filter(pk=tally.pk, is_closed=False),
@@ -137,6 +147,38 @@ def fold_pending_ballots(
             )
         except WriteConflict:
             continue
+
+
+def _parsed(params: crypto.ElectionParams, stored: Ballot) -> crypto.Ballot:
+    try:
+        return crypto.parse_ballot(params, stored.content)
+    except crypto.CryptoError as error:
+        raise UnverifiedBallot(stored.sequence, f"is unreadable ({error})") from error
+
+
+def _check_unknown(
+    params: crypto.ElectionParams, ballots: Sequence[tuple[Ballot, crypto.Ballot]]
+) -> None:
+    """Check the proofs and tracker of stored ballots this process has not verified itself.
+
+    Only verified ballots are ever stored, so such a ballot comes from a process
+    that died before folding it, or from someone writing to the database: folding
+    it unchecked would let crafted ciphertexts into the totals that get decrypted.
+    Raises ``UnverifiedBallot`` naming the first that fails.
+    """
+    if not ballots:
+        return
+    for stored, ballot in ballots:
+        if crypto.ballot_tracker(ballot) != stored.tracker:
+            raise UnverifiedBallot(stored.sequence, "does not match its tracker")
+    try:
+        bad = crypto.batch_verify(
+            params, [(stored.voter_context, ballot) for stored, ballot in ballots], workers=1
+        )
+    except crypto.CryptoError as error:
+        raise UnverifiedBallot(ballots[0][0].sequence, f"cannot be checked ({error})") from error
+    if bad:
+        raise UnverifiedBallot(ballots[min(bad)][0].sequence, "has invalid proofs")
 
 
 def store_ballot(election: Election, params: crypto.ElectionParams, cast: CastBallot) -> Ballot:

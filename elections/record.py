@@ -17,11 +17,13 @@ of it: the verifier's job is to find out whether it holds together.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db.models import QuerySet
 
 from accounts.models import Role, User
@@ -29,7 +31,14 @@ from accounts.models import Role, User
 from . import board, crypto, services
 from .crypto.encoding import int_to_hex
 from .models import Ballot, Election, EncryptedTally, RollMode, Status
-from .verify import RECORD_FORMAT, voter_roll_commitment
+from .verify import (
+    RECORD_FORMAT,
+    ChunkReader,
+    ProgressCallback,
+    Report,
+    verify_record,
+    voter_roll_commitment,
+)
 
 BALLOTS_PER_QUERY = 500
 BOARD_FORMAT = "evoting/ballot-board/v1"
@@ -216,6 +225,27 @@ def stream_record(election: Election, *, include_unpublished: bool = False) -> I
     tally, ballots = public_board(election)
     parts = record_parts(election, tally, ballots.count())
     return render_record(parts, board_entries(ballots))
+
+
+def verify_board(
+    election: Election, *, progress: ProgressCallback | None = None, workers: int | None = None
+) -> Report:
+    """Run every check of the public verifier over the election as the database holds it now.
+
+    The record is streamed straight from the database into ``verify_record``,
+    the code of ``python -m elections.verify``, so what the decryption relies
+    on is exactly what observers check later: every ballot's proofs, the
+    trackers, the hash chain up to the closing hash, duplicates, and the
+    encrypted tally as the product of the verified ballots. ``workers``
+    defaults to ``TALLY_CHECK_PROCESSES`` (0: one per core).
+    """
+    if workers is None:
+        workers = settings.TALLY_CHECK_PROCESSES or os.cpu_count() or 1
+    chunks = stream_record(election, include_unpublished=True)
+    try:
+        return verify_record(ChunkReader(chunks), workers=workers, progress=progress)
+    finally:
+        crypto.shutdown_workers()
 
 
 def public_board(election: Election) -> tuple[EncryptedTally, QuerySet[Ballot]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,6 +31,8 @@ from elections.crypto.encoding import int_to_hex
 from . import ballot_box, board, verification
 from .concurrency import WriteConflict, atomic_write, is_transient
 from .models import Ballot, Candidate, Election, EncryptedTally, Result, RollEntry, RollMode, Status
+
+security_log = logging.getLogger("evoting.security")
 
 
 class ElectionError(Exception):
@@ -254,9 +257,16 @@ def close_election(*, election: Election, actor: User | None) -> None:
         raise WrongPhase("Only an open election can be closed.")
     try:
         tally = ballot_box.close_box(election, election_params(election))
-    except crypto.CryptoError as error:
+    except ballot_box.UnverifiedBallot as error:
+        log_action(
+            actor=actor,
+            action="elections.ballot_box.refused_unverified",
+            target=election,
+            data={"sequence": error.sequence, "reason": str(error)},
+        )
         raise TallyMismatch(
-            f"A stored ballot is unreadable ({error}); the database has been altered."
+            f"The box was not sealed: {error}; the database has been altered. "
+            "Nothing of it was counted."
         ) from error
     Election.objects.filter(pk=election.pk).update(
         closing_hash=board.closing_hash(tally.head_hash, tally.ballot_count)
@@ -349,6 +359,13 @@ def _store(
         raise WrongPhase(
             "This election was reset while your ballot was being checked; open the booth again."
         ) from None
+    except ballot_box.UnverifiedBallot as error:
+        # Not this voter's doing: the box refuses to count past an altered ballot.
+        security_log.error("election %s: %s; casting stopped", election.slug, error)
+        raise BallotBoxBusy(
+            "The ballot box cannot take ballots just now and yours was not stored; "
+            "please try again later."
+        ) from None
     except (WriteConflict, DatabaseError) as error:
         if not is_transient(error):
             raise
@@ -412,9 +429,12 @@ def decrypt_tally(
 ) -> TallyReport:
     """Decrypt the closed election's totals with the administrator's key and publish them.
 
-    The key is used in memory only. The running tally must equal the product of
-    the stored ballots; each count is stored with its proof of correct decryption.
-    Decrypting a published election again must give the same counts.
+    The key is used in memory only, and only on totals that the full public
+    verification of the board has just recomputed from ballots whose proofs,
+    trackers and chain all hold (``_verified_totals``); the counts must be
+    possible for that many ballots. Each count is stored with its proof of
+    correct decryption. Decrypting a published election again must give the
+    same counts.
     """
     election.refresh_from_db()
     if election.status not in (Status.CLOSED, Status.PUBLISHED):
@@ -437,21 +457,25 @@ def decrypt_tally(
             target=election,
             data={"ballots": discarded},
         )
-    tally = EncryptedTally.objects.get(election=election)
-    totals, ballots = product_of_ballots(election, params)
-    matches = [int(c, 16) for c in tally.ciphertexts] == totals and tally.ballot_count == ballots
-    if not matches:
-        log_action(actor=actor, action="elections.tally.mismatch", target=election)
-        raise TallyMismatch(
-            "The running tally differs from the product of the stored ballots: "
-            "the stored data has been altered. Nothing was decrypted."
-        )
+    totals, ballots = _verified_totals(election, actor)
     candidates = ordered_candidates(election)
     counts = []
     for candidate, total in zip(candidates, totals, strict=True):
         count, proof = crypto.decrypt_with_proof(private_key, total)
         crypto.verify_decryption(params.public_key, total, count, proof)
         counts.append((candidate, count, total, proof))
+    impossible = crypto.impossible_counts(params, [count for _, count, _, _ in counts], ballots)
+    if impossible:
+        log_action(
+            actor=actor,
+            action="elections.tally.refused",
+            target=election,
+            data={"check": "results", "problems": impossible[:20]},
+        )
+        raise TallyMismatch(
+            "The decrypted counts are impossible for these ballots and were not published: "
+            + "; ".join(impossible)
+        )
     with atomic_write():
         # Conditional, so of two decryptions at once one publishes and the other
         # compares its counts with what was published.
@@ -484,8 +508,46 @@ def decrypt_tally(
     return TallyReport(
         ballots=ballots,
         counts=[CandidateCount(candidate, count) for candidate, count, _, _ in counts],
-        running_tally_matches=matches,
+        running_tally_matches=True,
         already_published=already,
+    )
+
+
+def _verified_totals(election: Election, actor: User | None) -> tuple[list[int], int]:
+    """The encrypted totals to decrypt, as products of ballots whose every check holds.
+
+    Runs the public verifier over the live database first (``record.verify_board``):
+    whoever can write to the database can otherwise make the tally the product of
+    crafted ciphertexts whose decryption reveals single votes. Any failure refuses
+    the decryption, with an audit entry naming the checks, before a key is used.
+    The totals returned are the ones the verifier recomputed, not a second read.
+    """
+    from . import record  # record builds on this module
+
+    report = record.verify_board(election)
+    if report.ok and report.verified_totals is not None:
+        return report.verified_totals, report.ballots
+    failures = [
+        {"check": f.check, "sequence": f.sequence, "position": f.position, "message": f.message}
+        for f in report.failures[:20]
+    ]
+    log_action(
+        actor=actor,
+        action="elections.tally.refused",
+        target=election,
+        data={"malformed": report.malformed, "failures": report.failure_total, "first": failures},
+    )
+    if report.malformed is not None:
+        reason = f"the stored record is unreadable ({report.malformed})"
+    elif report.failures:
+        reason = report.failures[0].describe()
+        if report.failure_total > 1:
+            reason += f" (and {report.failure_total - 1} more)"
+    else:
+        reason = "the encrypted tally could not be recomputed from the ballots"
+    raise TallyMismatch(
+        f"The board does not verify, so nothing was decrypted: {reason}. "
+        "The stored data has been altered; run `manage.py verify_election` for the full report."
     )
 
 

@@ -130,6 +130,9 @@ class Report:
     results: list[tuple[str, int]] | None = None
     malformed: str | None = None
     seconds: float = 0.0
+    # The product of the verified ballots' ciphertexts, per candidate, once it is known
+    # to equal the encrypted tally: what a decryption may decrypt (not in the JSON report).
+    verified_totals: list[int] | None = None
 
     @property
     def ok(self) -> bool:
@@ -669,6 +672,8 @@ class RecordChecker:
             self.report.fail(
                 "tally", "the encrypted tally is not the product of the ballots on the board"
             )
+        else:
+            self.report.verified_totals = list(self.tally)
 
     def check_results(self, value: Any) -> None:
         if self.status != "published":
@@ -712,23 +717,10 @@ class RecordChecker:
         return count
 
     def _check_totals(self, counts: list[int]) -> None:
-        params = self._params()
         if any(count < 0 for count in counts):
-            return
-        for candidate, count in zip(params.candidates, counts, strict=True):
-            if count > self.count:
-                self.report.fail(
-                    "results", f"candidate {candidate} has more votes than there are ballots"
-                )
-        total = sum(counts)
-        low, high = params.min_selections * self.count, params.max_selections * self.count
-        if not low <= total <= high:
-            self.report.fail(
-                "results",
-                f"{total} selections in total, but {self.count} ballots of "
-                f"{params.min_selections} to {params.max_selections} choices "
-                f"allow {low} to {high}",
-            )
+            return  # a refused decryption, already reported
+        for problem in crypto.impossible_counts(self._params(), counts, self.count):
+            self.report.fail("results", problem)
 
     def _params(self) -> crypto.ElectionParams:
         if self.params is None:

@@ -213,6 +213,9 @@ BALLOT_VERIFY_BATCH = env.int("BALLOT_VERIFY_BATCH", default=64)
 # a time; 0 checks them in a thread of the web process itself, which stalls its
 # requests while a batch is checked (gmpy2 holds the GIL).
 BALLOT_VERIFY_PROCESSES = env.int("BALLOT_VERIFY_PROCESSES", default=1)
+# Worker processes for the full check of the board that runs before every decryption
+# (elections/record.py, verify_board); 0 means one per core.
+TALLY_CHECK_PROCESSES = env.int("TALLY_CHECK_PROCESSES", default=0)
 
 # --- Security headers and cookies ----------------------------------------
 SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=not DEBUG)

@@ -161,3 +161,30 @@ def verify_tally(
             verify_decryption(params.public_key, total, count, r)
         except InvalidDecryption as exc:
             raise InvalidDecryption(f"candidate {params.candidates[i]}: {exc}") from None
+
+
+def impossible_counts(params: ElectionParams, counts: Sequence[int], ballots: int) -> list[str]:
+    """Say why decrypted ``counts`` cannot come from ``ballots`` valid ballots; [] if they can.
+
+    Every valid ballot gives each candidate 0 or 1 and makes between
+    ``min_selections`` and ``max_selections`` choices, so each count lies in
+    [0, ballots] and their sum in [min * ballots, max * ballots]. Counts
+    outside these bounds mean the totals were not products of valid ballots
+    (or the decryption is wrong): they must not be published. Used before
+    results are stored and by the record verifier, so both apply one rule.
+    """
+    problems = [
+        f"candidate {candidate} has {count} votes: more votes than there are ballots ({ballots})"
+        for candidate, count in zip(params.candidates, counts, strict=False)
+        if not 0 <= count <= ballots
+    ]
+    if len(counts) != len(params.candidates):
+        problems.append(f"expected {len(params.candidates)} counts, found {len(counts)}")
+    total = sum(counts)
+    low, high = params.min_selections * ballots, params.max_selections * ballots
+    if not low <= total <= high:
+        problems.append(
+            f"{total} selections in total, but {ballots} ballots of "
+            f"{params.min_selections} to {params.max_selections} choices allow {low} to {high}"
+        )
+    return problems

@@ -62,3 +62,10 @@ def make_ballot(election: Election, voter: User, selections: Sequence[int]) -> s
 @pytest.fixture
 def ballot_for() -> Callable[[Election, User, Sequence[int]], str]:
     return make_ballot
+
+
+@pytest.fixture(autouse=True)
+def _tally_check_in_process(settings) -> None:
+    # The pre-decryption check in this process: a pool per decryption would cost more
+    # than the few ballots of a test (the pool path has tests of its own).
+    settings.TALLY_CHECK_PROCESSES = 1

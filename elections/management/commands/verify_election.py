@@ -6,8 +6,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from elections import crypto, record, services
-from elections.verify import ChunkReader, ProgressPrinter, verify_record
+from elections import record, services
+from elections.verify import ProgressPrinter
 
 from ._common import get_election
 
@@ -29,17 +29,11 @@ class Command(BaseCommand):
         if options["workers"] < 1:
             raise CommandError("--workers must be at least 1.")
         election = get_election(options["election"])
-        try:
-            chunks = record.stream_record(election, include_unpublished=True)
-        except services.ElectionError as error:
-            raise CommandError(str(error)) from None
         progress = None if options["quiet"] else ProgressPrinter(sys.stderr)
         try:
-            report = verify_record(
-                ChunkReader(chunks), workers=options["workers"], progress=progress
-            )
-        finally:
-            crypto.shutdown_workers()
+            report = record.verify_board(election, progress=progress, workers=options["workers"])
+        except services.ElectionError as error:
+            raise CommandError(str(error)) from None
         if options["json"]:
             self.stdout.write(json.dumps(report.to_dict(), indent=2))
         else:
