@@ -21,6 +21,7 @@ truncated (not JSON, a missing or misplaced top-level key, a wrong format tag).
 from __future__ import annotations
 
 import argparse
+import codecs
 import json
 import os
 import re
@@ -210,15 +211,90 @@ Event = tuple[str, Any]
 _SCALAR_EVENTS = ("string", "number", "boolean", "null")
 
 
+# Control bytes other than tab, newline and carriage return are valid nowhere in
+# JSON: outside strings they are not whitespace, inside strings they must be escaped.
+_CONTROL_RE = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# A surrogate escape, or the same letters after an escaped backslash (told apart below).
+_SURROGATE_RE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_LOW_SURROGATE_RE = re.compile(rb"\\u[dD][c-fC-F][0-9a-fA-F]{2}")
+_SAFE_CUT_RE = re.compile(rb"[^\\0-9a-fA-Fu][\\0-9a-fA-Fu]*\Z")
+_PAIR_LENGTH = 12
+_CUT_WINDOW = 4096
+
+
+class StrictReader:
+    """A byte source that refuses what ijson would let through or crash on.
+
+    It passes the bytes on unchanged after checking, chunk by chunk and at C
+    speed: strict UTF-8 (no overlong forms, no encoded surrogates), no raw
+    control bytes (so no form feed or vertical tab as whitespace either) and
+    no lone surrogate escape, which ijson would read as ``?`` or crash on.
+    Raises ``MalformedRecord``.
+    """
+
+    def __init__(self, source: ByteSource) -> None:
+        self.source = source
+        self.decoder = codecs.getincrementaldecoder("utf-8")(errors="strict")
+        self.pending = b""
+
+    def read(self, size: int = -1, /) -> bytes:
+        chunk = self.source.read(size)
+        final = not chunk
+        try:
+            self.decoder.decode(chunk, final=final)
+        except UnicodeDecodeError as error:
+            raise MalformedRecord(f"not valid UTF-8: {error.reason}") from None
+        control = _CONTROL_RE.search(chunk)
+        if control is not None:
+            raise MalformedRecord(f"not valid JSON: control byte {control.group()!r}")
+        self._check_surrogates(chunk, final)
+        return chunk
+
+    def _check_surrogates(self, chunk: bytes, final: bool) -> None:
+        text = self.pending + chunk
+        end = len(text)
+        if not final:
+            limit = max(end - _PAIR_LENGTH, 0)
+            cut = _SAFE_CUT_RE.search(text, max(limit - _CUT_WINDOW, 0), limit)
+            if cut is None and limit > _CUT_WINDOW:
+                cut = _SAFE_CUT_RE.search(text, 0, limit)
+            end = 0 if cut is None else cut.start() + 1
+        if b"\\u" in text:
+            _refuse_lone_surrogates(text, end)
+        self.pending = text[end:]
+
+
+def _refuse_lone_surrogates(text: bytes, end: int) -> None:
+    # Loops only over surrogate escapes, which only characters beyond U+FFFF need.
+    paired_low = -1
+    for match in _SURROGATE_RE.finditer(text, 0, end):
+        start = match.start()
+        if start == paired_low or _escaped_backslashes_before(text, start) % 2:
+            continue
+        if match[0][3] in b"89abAB" and _LOW_SURROGATE_RE.match(text, match.end(), end):
+            paired_low = match.end()
+            continue
+        raise MalformedRecord(f"not valid JSON: lone surrogate escape {match[0].decode()}")
+
+
+def _escaped_backslashes_before(text: bytes, index: int) -> int:
+    window = text[max(index - 64, 0) : index]
+    if index > 64 and not window.strip(b"\\"):
+        window = text[:index]
+    return len(window) - len(window.rstrip(b"\\"))
+
+
 def _events(source: ByteSource) -> Iterator[Event]:
     # use_float: ijson's C backend crashes the interpreter on integers longer
     # than Python's 4,300-digit limit unless numbers go through C doubles,
     # which turns them into a clean parse error. The format has no numbers.
     try:
-        yield from ijson.basic_parse(source, use_float=True)
+        yield from ijson.basic_parse(StrictReader(source), use_float=True)
     except ijson.JSONError as error:
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise MalformedRecord(f"not valid JSON: {reason}") from None
+    except UnicodeError as error:
+        raise MalformedRecord(f"not valid JSON: {type(error).__name__}") from None
     except OSError as error:
         raise MalformedRecord(f"cannot read the file: {error}") from None
 
@@ -449,8 +525,8 @@ class RecordChecker:
         self.count = 0
         self.verified = 0
         self.last_sequence = 0
-        self.trackers: dict[str, int] = {}
-        self.contexts: dict[str, int] = {}
+        self.trackers: dict[str, tuple[int, int]] = {}
+        self.contexts: dict[str, tuple[int, int]] = {}
         self.product: list[Any] = []
         self.unreadable = 0
         self.batch: list[_Pending] = []
@@ -575,22 +651,22 @@ class RecordChecker:
                 "chain", "the chain hash does not follow from the previous one", **where
             )
         self.head = chain_hash
-        self._check_unique(sequence, context, tracker)
+        self._check_unique(position, sequence, context, tracker)
         self._queue_ballot(sequence, context, tracker, document)
 
-    def _check_unique(self, sequence: int, context: str, tracker: str) -> None:
-        first = self.trackers.setdefault(tracker, sequence)
-        if first != sequence:
-            self.report.fail(
-                "duplicate", f"tracker already on the board as ballot {first}", sequence=sequence
-            )
-        first = self.contexts.setdefault(context, sequence)
-        if first != sequence:
-            self.report.fail(
-                "duplicate",
-                f"voter context already voted as ballot {first}",
-                sequence=sequence,
-            )
+    def _check_unique(self, position: int, sequence: int, context: str, tracker: str) -> None:
+        # Keyed by board position: an entry repeated whole repeats its sequence too.
+        for seen, value, what in (
+            (self.trackers, tracker, "tracker already on the board"),
+            (self.contexts, context, "voter context already voted"),
+        ):
+            earlier = seen.setdefault(value, (position, sequence))
+            if earlier[0] != position:
+                self.report.fail(
+                    "duplicate",
+                    f"{what} as ballot {earlier[1]} (position {earlier[0]})",
+                    sequence=sequence,
+                )
 
     def _queue_ballot(self, sequence: int, context: str, tracker: str, document: Any) -> None:
         self.batch.append(_Pending(sequence, context, tracker, document))
@@ -649,6 +725,14 @@ class RecordChecker:
             ]
         except crypto.CryptoError as error:
             self.report.fail("tally", f"invalid encrypted tally: {error}")
+            return
+        if len(self.tally) != len(params.candidates):
+            self.report.fail(
+                "tally",
+                f"the encrypted tally has {len(self.tally)} ciphertexts "
+                f"for {len(params.candidates)} candidates",
+            )
+            self.tally = []
             return
         self._compare_tally(_count(tally["ballot_count"], "encrypted_tally ballot_count"))
 

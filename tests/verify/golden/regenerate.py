@@ -72,8 +72,12 @@ def build_record(
     choices: Sequence[Sequence[int]],
     *,
     eligible: int,
+    contexts: Sequence[str] | None = None,
 ) -> str:
-    """Return an honest, published record of ``choices`` (one ballot each) under ``keypair``."""
+    """Return an honest, published record of ``choices`` (one ballot each) under ``keypair``.
+
+    ``contexts`` gives the ballots' voter contexts (default: the golden pseudonyms).
+    """
     # Imported here so that the module can be loaded before Django is set up.
     from elections.record import BoardEntry, RecordParts, render_record
 
@@ -87,7 +91,7 @@ def build_record(
     entries = []
     ballots = []
     for sequence, choice in enumerate(choices, start=1):
-        context = golden_context(sequence)
+        context = golden_context(sequence) if contexts is None else contexts[sequence - 1]
         rng = crypto.DeterministicRandom(f"golden ballot {sequence}".encode())
         ballot = crypto.encrypt_ballot(params, context, list(choice), rng=rng)
         ballots.append(ballot)
