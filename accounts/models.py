@@ -1,12 +1,16 @@
 """User accounts with roles, and the append-only audit log."""
 
 import uuid
+from collections.abc import Iterable
 from typing import Any, ClassVar
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+
+from .usernames import USERNAME_KEY_MAX_LENGTH, normalise_username
 
 
 class Role(models.TextChoices):
@@ -26,6 +30,17 @@ class AccountManager(UserManager["User"]):
             raise ValueError("A superuser must have the administrator role.")
         return super().create_superuser(username, email, password, **extra)
 
+    def get_by_natural_key(self, username: str | None) -> "User":
+        # Login, createsuperuser and the admin look accounts up here: match as uniqueness does.
+        return self.get(username_key=normalise_username(username or ""))
+
+    def bulk_create(self, objs: Iterable["User"], *args: Any, **kwargs: Any) -> list["User"]:
+        # bulk_create skips save(), where the key is derived: derive it here too.
+        users = list(objs)
+        for user in users:
+            user.username_key = normalise_username(user.username)
+        return super().bulk_create(users, *args, **kwargs)
+
 
 class User(AbstractUser):
     """An account. The role decides what it may do; self-registered accounts wait for approval.
@@ -34,6 +49,12 @@ class User(AbstractUser):
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    username_key = models.CharField(
+        max_length=USERNAME_KEY_MAX_LENGTH,
+        unique=True,
+        editable=False,
+        help_text="The username normalised (NFKC) and case-folded; unique.",
+    )
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.VOTER)
     is_approved = models.BooleanField(
         "approved",
@@ -69,6 +90,27 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.username
+
+    def clean(self) -> None:
+        super().clean()
+        if not self.username:
+            return  # the username field reports its own error
+        key = normalise_username(self.username)
+        if len(key) > USERNAME_KEY_MAX_LENGTH:
+            raise ValidationError({"username": "This username is too long once normalised."})
+        if User.objects.filter(username_key=key).exclude(pk=self.pk).exists():
+            raise ValidationError(
+                {"username": self.unique_error_message(User, ["username"]).messages}
+            )
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # The key is derived data: it must follow the username through every save path
+        # (forms, create_user, update_fields saves), so it is set here and nowhere else.
+        self.username_key = normalise_username(self.username)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "username" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "username_key"}
+        super().save(*args, **kwargs)
 
     @property
     def is_administrator(self) -> bool:

@@ -1,7 +1,11 @@
-"""The client address used for login throttling and security logs."""
+"""Who a request comes from, for login throttling and security logs: address and username."""
+
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
+
+from .usernames import normalise_username
 
 
 def client_ip(request: HttpRequest) -> str:
@@ -25,3 +29,14 @@ def client_ip(request: HttpRequest) -> str:
     if len(forwarded) < proxies:
         return remote
     return forwarded[-proxies]
+
+
+def lockout_username(request: HttpRequest, credentials: dict[str, Any] | None) -> str:
+    """The username a login failure is counted against, in the form accounts are matched.
+
+    Login finds an account by its normalised key, so the lockout must count every
+    spelling of one name (``Élise``, ``ÉLISE``) as that one name, or each spelling
+    would buy its own round of guesses.
+    """
+    source: Any = credentials if credentials else getattr(request, "POST", {})
+    return normalise_username(str(source.get("username") or ""))

@@ -24,7 +24,7 @@ urlpatterns = [
 urlpatterns += [
     path(
         "password/reset/",
-        auth_views.PasswordResetView.as_view(),
+        views.ThrottledPasswordResetView.as_view(),
         name="password_reset",
     ),
     path(

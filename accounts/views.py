@@ -1,17 +1,25 @@
-"""Account pages: home, registration and the candidate's profile."""
+"""Account pages: home, registration, the candidate's profile and password resets."""
 
+import hashlib
+import logging
 from typing import cast
 
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.contrib.auth.forms import PasswordResetForm
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from . import services
+from . import services, throttle
 from .decorators import anonymous_only, role_required
 from .forms import CandidateProfileForm, CandidateRegistrationForm, VoterRegistrationForm
 from .models import Role, User
+from .network import client_ip
+
+security_log = logging.getLogger("evoting.security")
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -65,3 +73,31 @@ def candidate_profile(request: HttpRequest) -> HttpResponse:
         {"form": form},
         status=400 if form.errors else 200,
     )
+
+
+class ThrottledPasswordResetView(auth_views.PasswordResetView):
+    """Django's reset view, sending at most a few emails per address and per client.
+
+    Each request is counted against both limits before any email is sent, so a
+    burst cannot get past them. Whatever happens (sent, throttled, unknown address),
+    the answer is the same redirect, so it tells nobody whether an account exists.
+    """
+
+    def form_valid(self, form: PasswordResetForm) -> HttpResponse:
+        email = form.cleaned_data["email"].strip().casefold()
+        ip = client_ip(self.request)
+        window = settings.PASSWORD_RESET_WINDOW
+        per_email = throttle.count_attempt(_reset_key("email", email), window=window)
+        per_client = throttle.count_attempt(_reset_key("client", ip), window=window)
+        if (
+            per_email > settings.PASSWORD_RESET_LIMIT_PER_EMAIL
+            or per_client > settings.PASSWORD_RESET_LIMIT_PER_CLIENT
+        ):
+            security_log.info("password reset throttled ip=%s", ip)
+            return HttpResponseRedirect(self.get_success_url())
+        return super().form_valid(form)
+
+
+def _reset_key(kind: str, value: str) -> str:
+    # Hashed so that no address is kept in the cache in clear.
+    return f"accounts:password-reset:{kind}:{hashlib.sha256(value.encode()).hexdigest()}"

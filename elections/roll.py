@@ -28,6 +28,7 @@ from django.utils.http import urlsafe_base64_encode
 
 from accounts.audit import log_action
 from accounts.models import Role, User
+from accounts.usernames import normalise_username
 
 from .concurrency import atomic_write
 from .models import Election, RollEntry, RollMode, Status
@@ -167,7 +168,7 @@ def _parse(text: str, report: ImportReport, progress: Progress | None) -> list[_
             continue
         duplicate = False
         for key, seen, what in (
-            (row.username.lower(), seen_usernames, "username"),
+            (normalise_username(row.username), seen_usernames, "username"),
             (row.email.lower(), seen_emails, "email"),
         ):
             if key in seen:
@@ -269,9 +270,9 @@ def _existing_users(rows: list[_Row]) -> tuple[dict[str, User], dict[str, User]]
     """Accounts matching the file, by lowercased username and by lowercased email."""
     by_username: dict[str, User] = {}
     by_email: dict[str, User] = {}
-    for chunk in _chunks([row.username.lower() for row in rows]):
-        for user in User.objects.annotate(key=Lower("username")).filter(key__in=chunk):
-            by_username[user.username.lower()] = user
+    for chunk in _chunks([normalise_username(row.username) for row in rows]):
+        for user in User.objects.filter(username_key__in=chunk):
+            by_username[user.username_key] = user
     for chunk in _chunks([row.email.lower() for row in rows]):
         for user in User.objects.annotate(key=Lower("email")).filter(key__in=chunk):
             by_email.setdefault(user.email.lower(), user)
@@ -286,7 +287,7 @@ def _classify(election: Election, rows: list[_Row], report: ImportReport) -> dic
     )
     existing: dict[str, User] = {}
     for row in rows:
-        user = by_username.get(row.username.lower())
+        user = by_username.get(normalise_username(row.username))
         if user is None:
             owner = by_email.get(row.email.lower())
             if owner is not None:
@@ -298,7 +299,10 @@ def _classify(election: Election, rows: list[_Row], report: ImportReport) -> dic
             continue
         if user.username != row.username:
             report.errors.append(
-                RowError(row.line, f"username differs only in case from account {user.username!r}")
+                RowError(
+                    row.line,
+                    f"username differs only in case or form from account {user.username!r}",
+                )
             )
         elif user.role != Role.VOTER:
             report.errors.append(

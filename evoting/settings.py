@@ -199,8 +199,14 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_CLIENT_IP_CALLABLE = "accounts.network.client_ip"
+AXES_USERNAME_CALLABLE = "accounts.network.lockout_username"
 AXES_ALLOWED_CORS_ORIGINS = "null"
 AXES_VERBOSE = False
+# Password-reset emails: at most this many per address and per client address in
+# each window (accounts/views.py); the page answers the same whatever happens.
+PASSWORD_RESET_LIMIT_PER_EMAIL = env.int("PASSWORD_RESET_LIMIT_PER_EMAIL", default=3)
+PASSWORD_RESET_LIMIT_PER_CLIENT = env.int("PASSWORD_RESET_LIMIT_PER_CLIENT", default=10)
+PASSWORD_RESET_WINDOW = env.int("PASSWORD_RESET_WINDOW_MINUTES", default=60) * 60
 # Number of reverse proxies in front of the site that append to X-Forwarded-For;
 # 0 means the header is ignored entirely, so it cannot be spoofed.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)

@@ -131,6 +131,23 @@ def test_behind_one_trusted_proxy_only_the_proxys_entry_counts(settings, voter):
     assert own.status_code == 302
 
 
+def test_spellings_of_one_username_share_one_lockout(make_user):
+    # Login matches accounts by their normalised name, so the lockout must count that way
+    # too, or each spelling of the name would buy another round of guesses.
+    elise = make_user("élise-voter", Role.VOTER)
+    client = Client()
+    for spelling in (
+        "élise-voter",
+        "Élise-voter",
+        "ÉLISE-VOTER",
+        "E\u0301lise-voter",
+        "élise-Voter",
+    ):
+        sign_in(client, spelling, GUESS, "203.0.113.20")
+    assert sign_in(Client(), "Élise-Voter", PASSWORD, "203.0.113.20").status_code == 429
+    assert sign_in(Client(), elise.username, PASSWORD, "198.51.100.20").status_code == 302
+
+
 def test_a_lockout_of_one_account_does_not_lock_another_from_the_same_address(voter, make_user):
     neighbour = make_user("nora_neighbour", Role.VOTER)
     guess_until_locked(voter.username, "192.0.2.10")

@@ -110,11 +110,13 @@ def test_every_bad_row_is_reported_and_nothing_imported(
         f"{'x' * 151},long@example.org,,\n"  # 13: username too long
         f"stolen,{candidate.email},,\n"  # 14: email of another account
         f"{voter.username.upper()},q@example.org,,\n"  # 15: differs only in case
+        "Élise,e1@example.org,,\n"  # 16: fine on its own
+        "élise,e2@example.org,,\n"  # 17: same name in non-ASCII case
     )
     report = import_roll(draft_election, text, actor=admin_user)
     assert not report.ok
     lines = sorted({error.line for error in report.errors})
-    assert lines == [3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 14, 15]
+    assert lines == [3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 14, 15, 17]
     messages = " | ".join(str(error) for error in report.errors)
     for expected in (
         "line 3: invalid email address 'not-an-email'",
@@ -128,7 +130,8 @@ def test_every_bad_row_is_reported_and_nothing_imported(
         "line 11: expected 4 fields, found 2",
         "line 13: invalid username",
         "line 14: email address already used by account 'carol_candidate'",
-        "line 15: username differs only in case from account 'victor_voter'",
+        "line 15: username differs only in case or form from account 'victor_voter'",
+        "line 17: duplicate username, first on line 16",
     ):
         assert expected in messages
     assert not User.objects.filter(username="good_one").exists()
