@@ -104,6 +104,7 @@ class ElectionAdmin(admin.ModelAdmin[Election]):
         "close_selected",
         "decrypt_and_publish",
         "reset_election",
+        "copy_as_draft",
     ]
     fieldsets = (
         (None, {"fields": ("title", "slug", "description", "status")}),
@@ -163,6 +164,17 @@ class ElectionAdmin(admin.ModelAdmin[Election]):
         actions = super().get_actions(request)
         actions.pop("delete_selected", None)
         return actions
+
+    def delete_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        election = self.get_object(request, object_id)
+        if election is not None and election.is_published:
+            self.message_user(
+                request, f"{election.slug}: {services.PUBLISHED_IS_PERMANENT}", messages.ERROR
+            )
+            return redirect("admin:elections_election_change", election.pk)
+        return super().delete_view(request, object_id, extra_context)
 
     def save_model(self, request: HttpRequest, obj: Election, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
@@ -356,6 +368,9 @@ class ElectionAdmin(admin.ModelAdmin[Election]):
         election = self.single(request, queryset)
         if election is None:
             return None
+        if election.is_published:
+            self.message_user(request, services.PUBLISHED_IS_PERMANENT, messages.ERROR)
+            return None
         form = ResetForm(
             request.POST if request.POST.get("post") == "yes" else None, slug=election.slug
         )
@@ -381,6 +396,18 @@ class ElectionAdmin(admin.ModelAdmin[Election]):
             messages.SUCCESS,
         )
         return None
+
+    @admin.action(description="Copy as a new draft", permissions=["manage"])
+    def copy_as_draft(self, request: HttpRequest, queryset: QuerySet[Election]) -> None:
+        election = self.single(request, queryset)
+        if election is None:
+            return
+        copy = services.copy_as_draft(election=election, actor=acting_user(request))
+        self.message_user(
+            request,
+            f"Copied {election.slug} as the draft {copy.slug}; check its schedule and key.",
+            messages.SUCCESS,
+        )
 
     # --- Views with uploads ------------------------------------------------------
 

@@ -18,11 +18,12 @@ from datetime import datetime
 from functools import lru_cache
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import DatabaseError
+from django.db.models import ProtectedError, RestrictedError
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
+from accounts import throttle
 from accounts.audit import log_action
 from accounts.models import Role, User
 from elections import crypto
@@ -284,7 +285,10 @@ def close_election(*, election: Election, actor: User | None) -> None:
 
 # An honest booth never sends an invalid ballot, and refusing one costs a strict
 # check of every proof: an account that sends this many in the window is refused
-# before any proof work until the window ends (counted per web process).
+# before any proof work until the window ends. Each attempt is counted before its
+# proof check and given back if the ballot was valid or could not be checked, so a
+# burst sent at once gets at most this many checks (per web process with the
+# local-memory cache: see accounts/throttle.py).
 REFUSED_BALLOT_LIMIT = 5
 REFUSED_BALLOT_WINDOW = 15 * 60
 
@@ -323,8 +327,8 @@ def _checked_ballot(
     context: str,
     payload: str | bytes,
 ) -> crypto.Ballot:
-    refusals = f"elections:refused-ballots:{election.pk}:{voter.pk}"
-    if cache.get(refusals, 0) >= REFUSED_BALLOT_LIMIT:
+    attempts = f"elections:refused-ballots:{election.pk}:{voter.pk}"
+    if throttle.count_attempt(attempts, window=REFUSED_BALLOT_WINDOW) > REFUSED_BALLOT_LIMIT:
         raise TooManyRefusals(
             "Too many invalid ballots from this account; try again in a few minutes."
         )
@@ -332,14 +336,14 @@ def _checked_ballot(
         ballot = crypto.parse_ballot(params, payload)
         verification.verify_ballot(params, context, ballot)
     except crypto.CryptoError as error:
-        cache.add(refusals, 0, timeout=REFUSED_BALLOT_WINDOW)
-        cache.incr(refusals)
         raise InvalidBallotError(f"The ballot was refused: {error}") from error
     except verification.VerifierUnavailable as error:
         # Not the voter's fault, so not counted as a refusal.
+        throttle.give_back_attempt(attempts)
         raise BallotBoxBusy(
             "The ballot could not be checked just now and was not stored; please send it again."
         ) from error
+    throttle.give_back_attempt(attempts)
     return ballot
 
 
@@ -553,29 +557,109 @@ def _verified_totals(election: Election, actor: User | None) -> tuple[list[int],
 
 # --- Reset -----------------------------------------------------------------------
 
+PUBLISHED_IS_PERMANENT = (
+    "A published election is permanent: its record stays public. Copy it as a new draft instead."
+)
+
 
 def reset_election(*, election: Election, actor: User | None) -> int:
     """Clear ballots, tally, results and key; return the election to draft.
 
     Touches nothing of any other election. Returns the number of ballots removed.
+    A published election is permanent (observers verify its record): it raises
+    ``WrongPhase``, also when the publication lands during the reset, since the
+    permanence guard (``elections/permanence.py``) then refuses the deletes.
     """
-    with atomic_write():
-        ballots, _ = Ballot.objects.filter(election=election).delete()
-        Result.objects.filter(election=election).delete()
-        EncryptedTally.objects.filter(election=election).delete()
-        Election.objects.filter(pk=election.pk).update(
-            status=Status.DRAFT,
-            public_key="",
-            closing_hash="",
-            opened_at=None,
-            closed_at=None,
-            published_at=None,
-        )
+    election.refresh_from_db()
+    if election.is_published:
+        raise WrongPhase(PUBLISHED_IS_PERMANENT)
+    try:
+        with atomic_write():
+            ballots, _ = Ballot.objects.filter(election=election).delete()
+            Result.objects.filter(election=election).delete()
+            EncryptedTally.objects.filter(election=election).delete()
+            Election.objects.filter(pk=election.pk).update(
+                status=Status.DRAFT,
+                public_key="",
+                closing_hash="",
+                opened_at=None,
+                closed_at=None,
+                published_at=None,
+            )
+    except (ProtectedError, RestrictedError):
+        raise WrongPhase(PUBLISHED_IS_PERMANENT) from None
     election.refresh_from_db()
     log_action(
         actor=actor, action="elections.election.reset", target=election, data={"ballots": ballots}
     )
     return ballots
+
+
+COPY_SUFFIX = " (copy)"
+
+
+def _free_slug(base: str) -> str:
+    max_length = Election._meta.get_field("slug").max_length or 64
+    for number in range(1, 1000):
+        tail = "-copy" if number == 1 else f"-copy-{number}"
+        slug = base[: max_length - len(tail)] + tail
+        if not Election.objects.filter(slug=slug).exists():
+            return slug
+    raise ElectionError("No free identifier for the copy; give one explicitly.")
+
+
+def copy_as_draft(*, election: Election, actor: User | None, slug: str | None = None) -> Election:
+    """A new draft with the rules, candidates and voter roll of ``election``.
+
+    The copy has no key, ballots, tally or results, a fresh slug (``slug``, or the
+    original's with ``-copy``) and the title with " (copy)". Schedule times already
+    past are cleared, future ones kept. Raises ``ElectionError`` if ``slug`` is taken.
+    """
+    election.refresh_from_db()
+    if slug is not None and Election.objects.filter(slug=slug).exists():
+        raise ElectionError(f"An election with the identifier {slug!r} already exists.")
+    now = timezone.now()
+    closes_at = election.closes_at if election.closes_at and election.closes_at > now else None
+    opens_at = election.opens_at if election.opens_at and election.opens_at > now else None
+    title_length = Election._meta.get_field("title").max_length or 200
+    with atomic_write():
+        copy = Election.objects.create(
+            slug=slug or _free_slug(election.slug),
+            title=election.title[: title_length - len(COPY_SUFFIX)] + COPY_SUFFIX,
+            description=election.description,
+            min_selections=election.min_selections,
+            max_selections=election.max_selections,
+            roll_mode=election.roll_mode,
+            opens_at=opens_at,
+            closes_at=closes_at,
+        )
+        Candidate.objects.bulk_create(
+            Candidate(
+                election=copy,
+                position=candidate.position,
+                name=candidate.name,
+                affiliation=candidate.affiliation,
+                statement=candidate.statement,
+                account_id=candidate.account_id,
+            )
+            for candidate in ordered_candidates(election)
+        )
+        RollEntry.objects.bulk_create(
+            RollEntry(election=copy, voter_id=voter_id)
+            for voter_id in election.roll.values_list("voter_id", flat=True)
+        )
+    log_action(
+        actor=actor,
+        action="elections.election.copied",
+        target=copy,
+        data={
+            "source": election.slug,
+            "candidates": copy.candidates.count(),
+            "roll": copy.roll.count(),
+            "schedule_cleared": (opens_at, closes_at) != (election.opens_at, election.closes_at),
+        },
+    )
+    return copy
 
 
 def public_key_fingerprint(election: Election) -> str:

@@ -32,6 +32,7 @@ from .decorators import (
     ballot_size_capped,
     election_view,
     eligible_voter_required,
+    json_body_required,
     json_login_required,
 )
 from .models import Ballot, Candidate, Election, EncryptedTally, RollEntry, RollMode, Status
@@ -196,6 +197,7 @@ def booth(request: HttpRequest, election: Election) -> HttpResponse:
 @require_POST
 @json_login_required
 @election_view(Status.OPEN, refused="This election is not accepting ballots.", as_json=True)
+@json_body_required
 @ballot_size_capped
 def cast_ballot(request: HttpRequest, election: Election) -> HttpResponse:
     try:

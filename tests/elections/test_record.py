@@ -191,7 +191,9 @@ def test_verify_election_names_a_tampered_ballot(published):
 
 
 def test_verify_election_names_a_deleted_ballot(published):
-    Ballot.objects.filter(election=published, sequence=4).delete()
+    # Tampering with the database itself: the permanence guard refuses an ORM delete.
+    ballots = Ballot.objects.filter(election=published, sequence=4)
+    ballots._raw_delete(ballots.db)
     checks = {(f["check"], f["sequence"]) for f in _verify_fails(published)["failures"]}
     assert {("sequence", 5), ("chain", 5), ("tally", None)} <= checks
 
