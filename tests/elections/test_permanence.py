@@ -5,7 +5,6 @@ from io import StringIO
 from typing import Any
 
 import pytest
-from django.contrib.messages import get_messages
 from django.core.management import CommandError, call_command
 from django.db import transaction
 from django.db.models import ProtectedError
@@ -25,18 +24,9 @@ from elections.models import (
     Status,
 )
 
+from .test_admin import act, messages_of
+
 pytestmark = pytest.mark.django_db
-
-CHANGELIST = "admin:elections_election_changelist"
-
-
-def act(client, name, elections, **extra):
-    data = {"action": name, "_selected_action": [str(e.pk) for e in elections], **extra}
-    return client.post(reverse(CHANGELIST), data)
-
-
-def messages_of(response) -> list[str]:
-    return [str(m) for m in get_messages(response.wsgi_request)]
 
 
 def run(*args: str) -> str:

@@ -2,13 +2,11 @@
 
 import io
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from elections import crypto
-from elections.crypto.keys import allow_small_keys_for_tests
 from elections.verify import (
     MAX_DEPTH,
     MAX_TEXT,
@@ -29,23 +27,6 @@ from tests.verify.golden.regenerate import (
 
 TITLE = b'"title":"Golden record election"'
 CONTEXT_1 = golden_context(1).encode()
-
-
-@pytest.fixture(autouse=True)
-def _small_keys() -> Iterator[None]:
-    with allow_small_keys_for_tests():
-        yield
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _stop_workers() -> Iterator[None]:
-    yield
-    crypto.shutdown_workers()
-
-
-@pytest.fixture
-def golden() -> dict[str, Any]:
-    return json.loads(GOLDEN_PATH.read_text(encoding="ascii"))
 
 
 def golden_with_title(raw: bytes) -> bytes:

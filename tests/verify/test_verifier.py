@@ -4,7 +4,6 @@ import io
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +11,6 @@ import pytest
 
 from elections import board, crypto
 from elections.crypto.encoding import int_to_hex
-from elections.crypto.keys import allow_small_keys_for_tests
 from elections.verify import Report, verify_record
 from tests.verify.golden.regenerate import (
     GOLDEN_12_PATH,
@@ -24,23 +22,6 @@ from tests.verify.golden.regenerate import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(autouse=True)
-def _small_keys() -> Iterator[None]:
-    with allow_small_keys_for_tests():
-        yield
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _stop_workers() -> Iterator[None]:
-    yield
-    crypto.shutdown_workers()
-
-
-@pytest.fixture
-def golden() -> dict[str, Any]:
-    return json.loads(GOLDEN_PATH.read_text(encoding="ascii"))
 
 
 def run(document: dict[str, Any] | bytes, workers: int = 1) -> Report:

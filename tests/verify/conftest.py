@@ -1,0 +1,28 @@
+"""Verifier test fixtures: small keys allowed, workers stopped, the golden record."""
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from elections import crypto
+from elections.crypto.keys import allow_small_keys_for_tests
+from tests.verify.golden.regenerate import GOLDEN_PATH
+
+
+@pytest.fixture(autouse=True)
+def _small_keys() -> Iterator[None]:
+    with allow_small_keys_for_tests():
+        yield
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _stop_workers() -> Iterator[None]:
+    yield
+    crypto.shutdown_workers()
+
+
+@pytest.fixture
+def golden() -> dict[str, Any]:
+    return json.loads(GOLDEN_PATH.read_text(encoding="ascii"))
