@@ -32,6 +32,7 @@ from elections.crypto.encoding import int_to_hex
 from . import ballot_box, board, verification
 from .concurrency import WriteConflict, atomic_write, is_transient
 from .models import Ballot, Candidate, Election, EncryptedTally, Result, RollEntry, RollMode, Status
+from .verify import ProgressCallback
 
 security_log = logging.getLogger("evoting.security")
 
@@ -429,7 +430,12 @@ def product_of_ballots(
 
 @sensitive_variables("private_key", "key_file", "passphrase")
 def decrypt_tally(
-    *, election: Election, key_file: bytes, passphrase: str | None, actor: User | None
+    *,
+    election: Election,
+    key_file: bytes,
+    passphrase: str | None,
+    actor: User | None,
+    progress: ProgressCallback | None = None,
 ) -> TallyReport:
     """Decrypt the closed election's totals with the administrator's key and publish them.
 
@@ -438,7 +444,7 @@ def decrypt_tally(
     trackers and chain all hold (``_verified_totals``); the counts must be
     possible for that many ballots. Each count is stored with its proof of
     correct decryption. Decrypting a published election again must give the
-    same counts.
+    same counts. ``progress(done, total)`` follows the verification of the ballots.
     """
     election.refresh_from_db()
     if election.status not in (Status.CLOSED, Status.PUBLISHED):
@@ -461,7 +467,7 @@ def decrypt_tally(
             target=election,
             data={"ballots": discarded},
         )
-    totals, ballots = _verified_totals(election, actor)
+    totals, ballots = _verified_totals(election, actor, progress)
     candidates = ordered_candidates(election)
     counts = []
     for candidate, total in zip(candidates, totals, strict=True):
@@ -517,7 +523,9 @@ def decrypt_tally(
     )
 
 
-def _verified_totals(election: Election, actor: User | None) -> tuple[list[int], int]:
+def _verified_totals(
+    election: Election, actor: User | None, progress: ProgressCallback | None
+) -> tuple[list[int], int]:
     """The encrypted totals to decrypt, as products of ballots whose every check holds.
 
     Runs the public verifier over the live database first (``record.verify_board``):
@@ -528,7 +536,7 @@ def _verified_totals(election: Election, actor: User | None) -> tuple[list[int],
     """
     from . import record  # record builds on this module
 
-    report = record.verify_board(election)
+    report = record.verify_board(election, progress=progress)
     if report.ok and report.verified_totals is not None:
         return report.verified_totals, report.ballots
     failures = [

@@ -182,11 +182,19 @@ def test_tally_prints_counts_and_publishes(closed):
     assert lines["Grace"] == ["1", "33.3%"]
     assert lines["Alan"] == ["0", "0.0%"]
     assert "Ballots: 3" in output
-    assert "product of the stored ballots: yes" in output
+    assert "tally as their product): yes" in output
     voted.election.refresh_from_db()
     assert voted.election.status == Status.PUBLISHED
     counts = dict(Result.objects.values_list("candidate__name", "count"))
     assert counts == {"Ada": 2, "Grace": 1, "Alan": 0}
+
+
+def test_tally_shows_the_verification_progress_on_stderr(closed, capsys):
+    voted, key = closed
+    run("tally", voted.election.slug, "--key", str(key))
+    assert "ballots verified: 3 / 3" in capsys.readouterr().err
+    run("tally", voted.election.slug, "--key", str(key), "--quiet")
+    assert capsys.readouterr().err == ""
 
 
 def test_tally_twice_gives_the_same_result(closed):

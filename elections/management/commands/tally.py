@@ -1,10 +1,12 @@
 """Decrypt a closed election's tally with the private key file, and publish the result."""
 
+import sys
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from elections import services
+from elections.verify import ProgressPrinter
 
 from ._common import (
     add_passphrase_arguments,
@@ -25,6 +27,9 @@ class Command(BaseCommand):
         parser.add_argument("election", help="The election's identifier (slug).")
         parser.add_argument("--key", required=True, metavar="PATH", help="The private key file.")
         add_passphrase_arguments(parser, prompt_flag="--ask-passphrase")
+        parser.add_argument(
+            "--quiet", action="store_true", help="No progress output while the board is verified."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         election = get_election(options["election"])
@@ -38,7 +43,11 @@ class Command(BaseCommand):
             passphrase = ask_passphrase(confirm=False)
         try:
             report = services.decrypt_tally(
-                election=election, key_file=key_file, passphrase=passphrase, actor=None
+                election=election,
+                key_file=key_file,
+                passphrase=passphrase,
+                actor=None,
+                progress=None if options["quiet"] else ProgressPrinter(sys.stderr),
             )
         except services.ElectionError as error:
             raise CommandError(str(error)) from None
@@ -54,7 +63,7 @@ def format_report(title: str, report: services.TallyReport) -> str:
     lines += [
         "",
         f"Ballots: {report.ballots} (shares are of ballots cast)",
-        "Running tally equals the product of the stored ballots: "
+        "Board verified before decryption (proofs, trackers, chain, tally as their product): "
         + ("yes" if report.running_tally_matches else "NO"),
         "Already published; this decryption gives the same result."
         if report.already_published
