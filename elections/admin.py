@@ -40,7 +40,16 @@ from .forms import (
     RollEntryForm,
     RollUploadForm,
 )
-from .models import Ballot, Candidate, Election, EncryptedTally, Result, RollEntry, Status
+from .models import (
+    PUBLISHED_IS_PERMANENT,
+    Ballot,
+    Candidate,
+    Election,
+    EncryptedTally,
+    Result,
+    RollEntry,
+    Status,
+)
 
 TEMPLATES = "admin/elections/election/"
 ROLL_SESSION_KEY = "elections.roll-import"
@@ -170,9 +179,7 @@ class ElectionAdmin(admin.ModelAdmin[Election]):
     ) -> HttpResponse:
         election = self.get_object(request, object_id)
         if election is not None and election.is_published:
-            self.message_user(
-                request, f"{election.slug}: {services.PUBLISHED_IS_PERMANENT}", messages.ERROR
-            )
+            self.message_user(request, f"{election.slug}: {PUBLISHED_IS_PERMANENT}", messages.ERROR)
             return redirect("admin:elections_election_change", election.pk)
         return super().delete_view(request, object_id, extra_context)
 
@@ -369,7 +376,7 @@ class ElectionAdmin(admin.ModelAdmin[Election]):
         if election is None:
             return None
         if election.is_published:
-            self.message_user(request, services.PUBLISHED_IS_PERMANENT, messages.ERROR)
+            self.message_user(request, PUBLISHED_IS_PERMANENT, messages.ERROR)
             return None
         form = ResetForm(
             request.POST if request.POST.get("post") == "yes" else None, slug=election.slug

@@ -6,12 +6,14 @@ simple predicates only.
 """
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, ProtectedError, Q
 from django.utils import timezone
 
 
@@ -155,6 +157,32 @@ class RollEntry(models.Model):
         return f"{self.voter} on {self.election}"
 
 
+PUBLISHED_IS_PERMANENT = (
+    "A published election is permanent: its record stays public. Copy it as a new draft instead."
+)
+
+
+def refuse_if_published(election_ids: Iterable[Any], objects: Iterable[models.Model]) -> None:
+    """Raise ``ProtectedError`` if any of ``election_ids`` is a published election.
+
+    Observers verify a published record, so nothing of it may be deleted, whatever
+    the path (``elections/permanence.py`` applies this to every deletion).
+    """
+    ids = set(election_ids)
+    if ids and Election.objects.filter(pk__in=ids, status=Status.PUBLISHED).exists():
+        raise ProtectedError(PUBLISHED_IS_PERMANENT, set(objects))
+
+
+class BallotQuerySet(models.QuerySet["Ballot"]):
+    def delete(self) -> tuple[int, dict[str, int]]:
+        # Ballots are guarded here rather than by a pre_delete receiver: a receiver
+        # makes Django load every ballot (proofs and all) and query once per ballot
+        # before deleting, where this costs one query and keeps the bulk delete.
+        elections = self.order_by().values_list("election_id", flat=True).distinct()
+        refuse_if_published(elections, [])
+        return super().delete()
+
+
 class Ballot(models.Model):
     """One encrypted ballot as cast, with its proofs. Never changed once stored."""
 
@@ -173,6 +201,8 @@ class Ballot(models.Model):
         max_length=64, help_text="Hash over the previous chain hash and this ballot."
     )
 
+    objects = BallotQuerySet.as_manager()
+
     class Meta:
         ordering = ["election", "sequence"]
         constraints = [
@@ -189,6 +219,10 @@ class Ballot(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.sequence} {self.tracker[:12]}"
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        refuse_if_published([self.election_id], [self])
+        return super().delete(*args, **kwargs)
 
 
 class EncryptedTally(models.Model):

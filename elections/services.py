@@ -31,7 +31,17 @@ from elections.crypto.encoding import int_to_hex
 
 from . import ballot_box, board, verification
 from .concurrency import WriteConflict, atomic_write, is_transient
-from .models import Ballot, Candidate, Election, EncryptedTally, Result, RollEntry, RollMode, Status
+from .models import (
+    PUBLISHED_IS_PERMANENT,
+    Ballot,
+    Candidate,
+    Election,
+    EncryptedTally,
+    Result,
+    RollEntry,
+    RollMode,
+    Status,
+)
 from .verify import ProgressCallback
 
 security_log = logging.getLogger("evoting.security")
@@ -564,10 +574,6 @@ def _verified_totals(
 
 
 # --- Reset -----------------------------------------------------------------------
-
-PUBLISHED_IS_PERMANENT = (
-    "A published election is permanent: its record stays public. Copy it as a new draft instead."
-)
 
 
 def reset_election(*, election: Election, actor: User | None) -> int:

@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import ProtectedError
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -149,6 +150,23 @@ def test_reset_of_an_open_or_closed_election_records_the_ballots_removed(
     assert entry.data == {"ballots": 2}
 
 
+def test_reset_deletes_ballots_in_bulk_without_loading_them(
+    open_election, voters, ballot_for, admin_user
+):
+    # The permanence guard must not turn a reset into one query per ballot with
+    # every ballot's proofs loaded first, as a pre_delete receiver on ballots would.
+    election = open_election.election
+    for voter in voters:
+        services.cast_ballot(
+            election=election, voter=voter, payload=ballot_for(election, voter, [1, 0, 0])
+        )
+    with CaptureQueriesContext(connection) as queries:
+        assert services.reset_election(election=election, actor=admin_user) == len(voters)
+    ballot_reads = [q["sql"] for q in queries if "elections_ballot" in q["sql"]]
+    assert not [sql for sql in ballot_reads if '"content"' in sql]
+    assert len(ballot_reads) <= 3
+
+
 def test_command_reset_still_needs_yes(open_election):
     with pytest.raises(CommandError, match="--yes"):
         run("reset_election", open_election.election.slug)
@@ -183,6 +201,8 @@ def test_parts_of_a_published_election_cannot_be_deleted(model, published):
     before = snapshot(published)
     with pytest.raises(ProtectedError), transaction.atomic():
         model.objects.filter(election=published).delete()
+    with pytest.raises(ProtectedError), transaction.atomic():
+        model.objects.filter(election=published).first().delete()
     assert snapshot(published) == before
 
 
