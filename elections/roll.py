@@ -267,7 +267,7 @@ def _chunks(values: list[str]) -> Iterator[list[str]]:
 
 
 def _existing_users(rows: list[_Row]) -> tuple[dict[str, User], dict[str, User]]:
-    """Accounts matching the file, by lowercased username and by lowercased email."""
+    """Accounts matching the file, by normalised username and by lowercased email."""
     by_username: dict[str, User] = {}
     by_email: dict[str, User] = {}
     for chunk in _chunks([normalise_username(row.username) for row in rows]):

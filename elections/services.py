@@ -18,6 +18,8 @@ from datetime import datetime
 from functools import lru_cache
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_slug
 from django.db import DatabaseError
 from django.db.models import ProtectedError, RestrictedError
 from django.utils import timezone
@@ -592,14 +594,22 @@ def reset_election(*, election: Election, actor: User | None) -> int:
             ballots, _ = Ballot.objects.filter(election=election).delete()
             Result.objects.filter(election=election).delete()
             EncryptedTally.objects.filter(election=election).delete()
-            Election.objects.filter(pk=election.pk).update(
-                status=Status.DRAFT,
-                public_key="",
-                closing_hash="",
-                opened_at=None,
-                closed_at=None,
-                published_at=None,
+            # Conditional: a publication that lands after the deletes must not be
+            # turned back into a draft (the transaction then undoes the deletes).
+            reset = (
+                Election.objects.filter(pk=election.pk)
+                .exclude(status=Status.PUBLISHED)
+                .update(
+                    status=Status.DRAFT,
+                    public_key="",
+                    closing_hash="",
+                    opened_at=None,
+                    closed_at=None,
+                    published_at=None,
+                )
             )
+            if not reset:
+                raise WrongPhase(PUBLISHED_IS_PERMANENT)
     except (ProtectedError, RestrictedError):
         raise WrongPhase(PUBLISHED_IS_PERMANENT) from None
     election.refresh_from_db()
@@ -622,6 +632,20 @@ def _free_slug(base: str) -> str:
     raise ElectionError("No free identifier for the copy; give one explicitly.")
 
 
+def _check_new_slug(slug: str) -> None:
+    max_length = Election._meta.get_field("slug").max_length or 64
+    try:
+        validate_slug(slug)
+    except ValidationError:
+        raise ElectionError(
+            f"{slug!r} is not a valid identifier: use letters, digits, hyphens and underscores."
+        ) from None
+    if len(slug) > max_length:
+        raise ElectionError(f"An identifier has at most {max_length} characters.")
+    if Election.objects.filter(slug=slug).exists():
+        raise ElectionError(f"An election with the identifier {slug!r} already exists.")
+
+
 def copy_as_draft(*, election: Election, actor: User | None, slug: str | None = None) -> Election:
     """A new draft with the rules, candidates and voter roll of ``election``.
 
@@ -630,8 +654,8 @@ def copy_as_draft(*, election: Election, actor: User | None, slug: str | None = 
     past are cleared, future ones kept. Raises ``ElectionError`` if ``slug`` is taken.
     """
     election.refresh_from_db()
-    if slug is not None and Election.objects.filter(slug=slug).exists():
-        raise ElectionError(f"An election with the identifier {slug!r} already exists.")
+    if slug is not None:
+        _check_new_slug(slug)
     now = timezone.now()
     closes_at = election.closes_at if election.closes_at and election.closes_at > now else None
     opens_at = election.opens_at if election.opens_at and election.opens_at > now else None

@@ -8,6 +8,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 from django.db.models import ProtectedError
+from django.db.models.signals import pre_delete
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -113,6 +114,33 @@ def test_reset_racing_a_publication_is_refused_and_deletes_nothing(published, ad
     with pytest.raises(ProtectedError), transaction.atomic():
         Ballot.objects.filter(election=stale).delete()
     assert snapshot(published) == before
+
+
+def test_a_publication_landing_during_a_reset_is_not_undone(
+    open_election, voters, ballot_for, admin_user
+):
+    election = open_election.election
+    for voter in voters:
+        services.cast_ballot(
+            election=election, voter=voter, payload=ballot_for(election, voter, [1, 0, 0])
+        )
+    services.close_election(election=election, actor=admin_user)
+
+    def publication_lands(**_: Any) -> None:
+        # Another process publishes after the reset's guards have read "closed".
+        Election.objects.filter(pk=election.pk).update(status=Status.PUBLISHED)
+
+    pre_delete.connect(publication_lands, sender=EncryptedTally, dispatch_uid="lands")
+    try:
+        with pytest.raises(services.WrongPhase, match="permanent"):
+            services.reset_election(election=election, actor=admin_user)
+    finally:
+        pre_delete.disconnect(dispatch_uid="lands", sender=EncryptedTally)
+    election.refresh_from_db()
+    assert election.status != Status.DRAFT and election.public_key
+    assert election.ballots.count() == len(voters)
+    assert EncryptedTally.objects.filter(election=election).exists()
+    assert not AuditEntry.objects.filter(action="elections.election.reset").exists()
 
 
 def test_command_refuses_to_reset_a_published_election(published, client):
@@ -307,6 +335,9 @@ def test_copy_command_with_a_chosen_slug(published):
     assert copy.is_draft and copy.candidates.count() == 3
     with pytest.raises(CommandError, match="already exists"):
         run("copy_election", published.slug, "--slug", "council-2027")
+    for bad in ("council 2027", "../admin", "x" * 200, ""):
+        with pytest.raises(CommandError, match="identifier"):
+            run("copy_election", published.slug, "--slug", bad)
     assert Election.objects.count() == 2
 
 
