@@ -53,6 +53,7 @@ from .ballots import (
     check_shape,
     max_ballot_bytes,
     parse_ballot,
+    question_parts,
     tracker_of_json,
     verify_ballot,
 )
@@ -85,7 +86,17 @@ from .keys import (
     public_key_from_json,
     public_key_to_json,
 )
-from .params import ElectionParams, check_voter_context, params_from_json, params_to_json
+from .params import (
+    ElectionParams,
+    OptionParams,
+    QuestionParams,
+    check_voter_context,
+    params_from_dict,
+    params_from_json,
+    params_to_dict,
+    params_to_json,
+    single_question_params,
+)
 from .proofs import CHALLENGE_BITS, OrProof
 from .tally import (
     aggregate,
@@ -111,8 +122,10 @@ __all__ = [
     "InvalidBallot",
     "InvalidDecryption",
     "KeyFileError",
+    "OptionParams",
     "OrProof",
     "ParameterError",
+    "QuestionParams",
     "RandomSource",
     "SystemRandom",
     "aggregate",
@@ -135,13 +148,17 @@ __all__ = [
     "max_ballot_bytes",
     "minimum_key_bits",
     "multi_exp",
+    "params_from_dict",
     "params_from_json",
+    "params_to_dict",
     "params_to_json",
     "parse_ballot",
     "precompute_ballot",
     "public_key_from_json",
     "public_key_to_json",
+    "question_parts",
     "shutdown_workers",
+    "single_question_params",
     "tracker_of_json",
     "validate_ciphertext",
     "verify_ballot",

@@ -7,11 +7,14 @@ and multiplying them all gives one equation,
     (prod z_j^(w_j))^(2n) = (prod a_j^(w_j) * prod u_j^(w_j * e_j))^2  (mod n^2),
 
 which costs a single exponentiation by n for the whole batch (Bellare,
-Garay, Rabin 1998). Squaring both sides removes the sign, so this test
-accepts exactly what the strict verifier accepts (``+-``, see
-``proofs``); a false equation survives only if the weights happen to
-cancel it, with probability about 2^-64, unless the prover knows an element
-of small order other than -1, which requires factoring n.
+Garay, Rabin 1998). Squaring both sides removes every error of order 2, so
+the test accepts exactly what the strict v2 rule accepts (an equation off
+by a square root of 1, see ``proofs``), whoever made the ballot. A false
+equation survives only if the weights happen to cancel it: with
+probability about 2^-64, or 1/d when the error has a small odd order d,
+which exists only if p - 1 or q - 1 has the factor d (keys made of safe
+primes have none). For v1 ballots the test also accepts square roots of 1
+other than -1 that the strict v1 rule refuses; the v2 rule closes that gap.
 
 Folding that keeps it cheap:
 - only ``z mod n`` matters in ``z^n mod n^2``, so the z-side product runs
@@ -37,7 +40,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import gmpy2  # type: ignore[import-untyped]
 
-from .ballots import Ballot, check_challenges, check_shape
+from .ballots import Ballot, check_challenges, check_shape, question_parts
 from .errors import CryptoError, ParameterError
 from .params import ElectionParams, check_voter_context
 from .proofs import SELECTION_VALUES, g_power
@@ -138,24 +141,38 @@ def _batch_holds(params: ElectionParams, ballots: Sequence[Ballot]) -> bool:
         g_exponent -= value * weighted_challenge
 
     for ballot in ballots:
-        count = ballot.count_proof
-        shared = 0  # the count proof speaks of prod(c_i): its u-terms fold into every c_i
-        for value, a, e, z in zip(
-            params.count_values, count.commitments, count.challenges, count.responses, strict=True
-        ):
-            weight = _weight()
-            shared += weight * e
-            add_branch(z, a, weight * e, value, weight)
-        for c, proof in zip(ballot.ciphertexts, ballot.selection_proofs, strict=True):
-            exponent = shared
+        for part in question_parts(params, ballot):
+            count = part.count_proof
+            # The count proof speaks of prod(c_i) * c_blank^(k+1): its u-terms
+            # fold into every option's c_i, and k+1 times into the blank's.
+            shared = 0
             for value, a, e, z in zip(
-                SELECTION_VALUES, proof.commitments, proof.challenges, proof.responses, strict=True
+                part.question.count_values,
+                count.commitments,
+                count.challenges,
+                count.responses,
+                strict=True,
             ):
                 weight = _weight()
-                exponent += weight * e
+                shared += weight * e
                 add_branch(z, a, weight * e, value, weight)
-            bases.append(c)
-            exponents.append(exponent)
+            options = len(part.question.options)
+            for slot, (c, proof) in enumerate(
+                zip(part.ciphertexts, part.selection_proofs, strict=True)
+            ):
+                exponent = shared if slot < options else shared * part.question.blank_weight
+                for value, a, e, z in zip(
+                    SELECTION_VALUES,
+                    proof.commitments,
+                    proof.challenges,
+                    proof.responses,
+                    strict=True,
+                ):
+                    weight = _weight()
+                    exponent += weight * e
+                    add_branch(z, a, weight * e, value, weight)
+                bases.append(c)
+                exponents.append(exponent)
     left = gmpy2.powmod(multi_exp(z_bases, z_weights, n), 2 * n, n_square)
     right = multi_exp(bases, exponents, n_square) * g_power(g_exponent, n, n_square) % n_square
     return bool(left == right * right % n_square)

@@ -7,10 +7,11 @@ choice) and ``finish_ballot`` needs only multiplications, two hashes per
 proof and one short exponentiation per proof once the choice is known.
 
 Randomness is drawn in a fixed order, so a deterministic source reproduces
-a ballot exactly (see ``docs/ballot-format.md``): for each candidate ``r``,
-``rho`` (in [1, n-1]), the simulated challenge (in [0, 2^128)) and the
-simulated branch's mask ``t`` (in [1, n-1]); then the count proof's ``rho``
-and, for each allowed count in increasing order, a challenge and a mask.
+a ballot exactly (see ``docs/ballot-format.md``): question by question,
+for each slot (options, then the blank) ``r``, ``rho`` (in [1, n-1]), the
+simulated challenge (in [0, 2^128)) and the simulated branch's mask ``t``
+(in [1, n-1]); then the question's count proof ``rho`` and, for each
+allowed value in increasing order, a challenge and a mask.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import gmpy2  # type: ignore[import-untyped]
 
 from .ballots import Ballot
 from .errors import ParameterError
-from .params import ElectionParams, check_voter_context
+from .params import ElectionParams, QuestionParams, check_voter_context
 from .proofs import (
     CHALLENGE_MODULUS,
     COUNT_LABEL,
@@ -34,6 +35,7 @@ from .proofs import (
     canonical_response,
     g_power,
     proof_challenge,
+    question_labels,
     selection_label,
     statement_digest,
 )
@@ -97,12 +99,20 @@ class _SimulatedBranch:
 
 
 @dataclass(frozen=True)
-class _CandidateWork:
+class _SlotWork:
     r: int
     r_to_n: int
     rho: int
     commitment: int
     simulated: _SimulatedBranch
+
+
+@dataclass(frozen=True)
+class _CountWork:
+    r: int  # prod r_i * r_blank^(k+1) mod n: the randomness of the count proof's base
+    rho: int
+    commitment: int
+    simulated: tuple[_SimulatedBranch, ...]
 
 
 class BallotPrecomputation:
@@ -117,17 +127,13 @@ class BallotPrecomputation:
         self,
         params: ElectionParams,
         voter_context: str,
-        candidates: tuple[_CandidateWork, ...],
-        count_rho: int,
-        count_commitment: int,
-        count_simulated: tuple[_SimulatedBranch, ...],
+        slots: tuple[_SlotWork, ...],
+        counts: tuple[_CountWork, ...],
     ) -> None:
         self.params = params
         self.voter_context = voter_context
-        self.candidates = candidates
-        self.count_rho = count_rho
-        self.count_commitment = count_commitment
-        self.count_simulated = count_simulated
+        self.slots = slots
+        self.counts = counts
         self.used = False
 
 
@@ -158,67 +164,107 @@ def precompute_ballot(
 
     Takes the election, the voter context, an optional randomness source
     (default: ``secrets``) and an optional ``progress(done, total)``
-    callback. Per candidate it computes ``r^n`` (the encryption is
+    callback. Per slot it computes ``r^n`` (the encryption is
     ``(1 + m*n) * r^n`` whatever m is), the real commitment ``rho^n`` and a
     simulated branch (``t^n``, see ``_simulate``) usable for either value,
     because ``u = c * g^(-j)`` differs between the two cases only by a power
-    of g; likewise for the count proof with ``R = prod r_i``. Raises
-    ``ParameterError`` for bad parameters.
+    of g; likewise for each question's count proof, whose base has the
+    randomness ``R = prod r_i * r_blank^(k+1)``. Raises ``ParameterError``
+    for bad parameters.
     """
     if not isinstance(params, ElectionParams):
         raise ParameterError("expected ElectionParams")
     check_voter_context(voter_context)
     source: RandomSource = rng if rng is not None else SystemRandom()
     n, n_square = params.n, params.n_square
-    k = len(params.candidates)
-    total = k + 1
+    total = params.slot_count + len(params.questions)
 
     def draw_simulated() -> tuple[int, int]:
         return source.randbelow(CHALLENGE_MODULUS), _unit(source, n)
 
-    draws = [(_unit(source, n), _unit(source, n), draw_simulated()) for _ in range(k)]
-    count_rho = _unit(source, n)
-    count_draws = [draw_simulated() for _ in params.count_values]
-    candidates = []
-    for done, (r, rho, simulated) in enumerate(draws, start=1):
-        r_to_n = int(gmpy2.powmod(r, n, n_square))
-        commitment = int(gmpy2.powmod(rho, n, n_square))
-        candidates.append(
-            _CandidateWork(r, r_to_n, rho, commitment, _simulate(simulated, r, n, n_square))
+    # Every draw happens first, in the documented order (per question: its
+    # slots' r, rho, challenge and mask, then its count proof's), so a
+    # deterministic source reproduces the ballot whatever the callbacks do.
+    drawn = []
+    for question in params.questions:
+        slot_draws = [
+            (_unit(source, n), _unit(source, n), draw_simulated()) for _ in range(question.width)
+        ]
+        count_rho = _unit(source, n)
+        count_draws = [draw_simulated() for _ in question.count_values]
+        drawn.append((question, slot_draws, count_rho, count_draws))
+    slots: list[_SlotWork] = []
+    counts: list[_CountWork] = []
+    done = 0
+    for question, slot_draws, count_rho, count_draws in drawn:
+        first = len(slots)
+        for r, rho, simulated in slot_draws:
+            slots.append(
+                _SlotWork(
+                    r,
+                    int(gmpy2.powmod(r, n, n_square)),
+                    rho,
+                    int(gmpy2.powmod(rho, n, n_square)),
+                    _simulate(simulated, r, n, n_square),
+                )
+            )
+            done += 1
+            if progress is not None:
+                progress(done, total)
+        r_product = _count_randomness(question, slots[first:], n)
+        # With a single allowed count the only branch is the real one.
+        counts.append(
+            _CountWork(
+                r_product,
+                count_rho,
+                int(gmpy2.powmod(count_rho, n, n_square)),
+                tuple(
+                    _simulate(draw, r_product, n, n_square)
+                    if len(count_draws) > 1
+                    else _SimulatedBranch(draw[0], draw[1], 0)
+                    for draw in count_draws
+                ),
+            )
         )
+        done += 1
         if progress is not None:
             progress(done, total)
-    r_product = 1
-    for work in candidates:
-        r_product = r_product * work.r % n
-    # With a single allowed count the only branch is the real one.
-    count_simulated = tuple(
-        _simulate(draw, r_product, n, n_square)
-        if len(count_draws) > 1
-        else _SimulatedBranch(draw[0], draw[1], 0)
-        for draw in count_draws
-    )
-    count_commitment = int(gmpy2.powmod(count_rho, n, n_square))
-    if progress is not None:
-        progress(total, total)
-    return BallotPrecomputation(
-        params, voter_context, tuple(candidates), count_rho, count_commitment, count_simulated
-    )
+    return BallotPrecomputation(params, voter_context, tuple(slots), tuple(counts))
+
+
+def _count_randomness(question: QuestionParams, slots: Sequence[_SlotWork], n: int) -> int:
+    options = len(question.options)
+    product = 1
+    for work in slots[:options]:
+        product = product * work.r % n
+    if question.blank:
+        product = product * pow(slots[options].r, options + 1, n) % n
+    return product
 
 
 def _check_selections(params: ElectionParams, selections: object) -> tuple[int, ...]:
+    """Check a choice: one 0/1 integer per slot, each question's answer allowed."""
     if not isinstance(selections, Sequence) or isinstance(selections, str | bytes):
         raise ParameterError("selections must be a sequence of 0/1 integers")
-    if len(selections) != len(params.candidates):
-        raise ParameterError(f"expected {len(params.candidates)} selections")
+    if len(selections) != params.slot_count:
+        raise ParameterError(f"expected {params.slot_count} selections")
     for value in selections:
         if type(value) is not int or value not in SELECTION_VALUES:
             raise ParameterError("each selection must be the integer 0 or 1")
     chosen = tuple(int(value) for value in selections)
-    if sum(chosen) not in params.count_values:
-        raise ParameterError(
-            f"select between {params.min_selections} and {params.max_selections} candidates"
-        )
+    for number, (question, start) in enumerate(
+        zip(params.questions, params.offsets, strict=True), start=1
+    ):
+        options = len(question.options)
+        picked = sum(chosen[start : start + options])
+        blank = question.blank and chosen[start + options] == 1
+        if blank and picked:
+            raise ParameterError(f"question {number}: a blank vote selects nothing else")
+        if not blank and not question.min_selections <= picked <= question.max_selections:
+            raise ParameterError(
+                f"question {number}: select between {question.min_selections} and "
+                f"{question.max_selections} options"
+            )
     return chosen
 
 
@@ -248,7 +294,7 @@ def _finish_or_proof(
         % n_square
         for j, value in enumerate(values)
     ]
-    challenge = proof_challenge(statement, label, values, commitments)
+    challenge = proof_challenge(statement, label, values, commitments, pre.params.version)
     others = sum(branch.challenge for j, branch in enumerate(simulated) if j != real)
     real_challenge = (challenge - others) % CHALLENGE_MODULUS
     real_response = canonical_response(int(rho * gmpy2.powmod(r, real_challenge, n)), n)
@@ -266,9 +312,10 @@ def _finish_or_proof(
 def finish_ballot(pre: BallotPrecomputation, selections: Sequence[int]) -> Ballot:
     """Turn a precomputation and the voter's choice into a ballot.
 
-    Takes the precomputation (single use) and one 0/1 integer per
-    candidate. Returns the ballot: ciphertexts ``(1 + m_i*n) * r_i^n``, each
-    with a 0/1 proof, and the count proof on their product. Raises
+    Takes the precomputation (single use) and one 0/1 integer per slot: per
+    question, one per option then, if blank votes are allowed, 1 for a
+    blank vote. Returns the ballot: ciphertexts ``(1 + m_i*n) * r_i^n``,
+    each with a 0/1 proof, and a count proof per question. Raises
     ``ParameterError`` for a choice outside the election's rules or a
     reused precomputation.
     """
@@ -279,37 +326,50 @@ def finish_ballot(pre: BallotPrecomputation, selections: Sequence[int]) -> Ballo
     params = pre.params
     chosen = _check_selections(params, selections)
     pre.used = True
-    n, n_square = params.n, params.n_square
+    n, n_square, version = params.n, params.n_square, params.version
     ciphertexts = tuple(
-        (1 + m * n) * work.r_to_n % n_square for m, work in zip(chosen, pre.candidates, strict=True)
+        (1 + m * n) * work.r_to_n % n_square for m, work in zip(chosen, pre.slots, strict=True)
     )
-    statement = statement_digest(params.fingerprint, pre.voter_context, ciphertexts)
-    proofs = []
-    for i, (m, work) in enumerate(zip(chosen, pre.candidates, strict=True)):
-        proofs.append(
+    statement = statement_digest(params.fingerprint, pre.voter_context, ciphertexts, version)
+    proofs: list[OrProof] = []
+    count_proofs: list[OrProof] = []
+    for index, (question, start, count) in enumerate(
+        zip(params.questions, params.offsets, pre.counts, strict=True)
+    ):
+        options = len(question.options)
+        if version == 1:
+            labels = [selection_label(i) for i in range(question.width)]
+            count_label = COUNT_LABEL
+        else:
+            labels, count_label = question_labels(index, options, question.blank)
+        for label, slot in zip(labels, range(start, start + question.width), strict=True):
+            work = pre.slots[slot]
+            proofs.append(
+                _finish_or_proof(
+                    pre,
+                    statement,
+                    label,
+                    SELECTION_VALUES,
+                    chosen[slot],
+                    (work.simulated, work.simulated),
+                    (work.rho, work.commitment, work.r),
+                )
+            )
+        picked = sum(chosen[start : start + options])
+        if question.blank:
+            picked += question.blank_weight * chosen[start + options]
+        count_proofs.append(
             _finish_or_proof(
                 pre,
                 statement,
-                selection_label(i),
-                SELECTION_VALUES,
-                m,
-                (work.simulated, work.simulated),
-                (work.rho, work.commitment, work.r),
+                count_label,
+                question.count_values,
+                question.count_values.index(picked),
+                count.simulated,
+                (count.rho, count.commitment, count.r),
             )
         )
-    r_product = 1
-    for work in pre.candidates:
-        r_product = r_product * work.r % n
-    count_proof = _finish_or_proof(
-        pre,
-        statement,
-        COUNT_LABEL,
-        params.count_values,
-        params.count_values.index(sum(chosen)),
-        pre.count_simulated,
-        (pre.count_rho, pre.count_commitment, r_product),
-    )
-    return Ballot(ciphertexts=ciphertexts, selection_proofs=tuple(proofs), count_proof=count_proof)
+    return Ballot(ciphertexts, tuple(proofs), tuple(count_proofs))
 
 
 def encrypt_ballot(
@@ -322,10 +382,11 @@ def encrypt_ballot(
     """Encrypt a choice and prove it valid: ``finish_ballot(precompute_ballot(...))``.
 
     Takes the election, the voter context the server assigned, one 0/1
-    integer per candidate and an optional randomness source (tests inject
-    ``DeterministicRandom``; the default is ``secrets``). Returns a ballot
-    that ``verify_ballot`` and ``batch_verify`` accept for this context.
-    Raises ``ParameterError`` for an invalid choice or parameters.
+    integer per slot (see ``finish_ballot``) and an optional randomness
+    source (tests inject ``DeterministicRandom``; the default is
+    ``secrets``). Returns a ballot that ``verify_ballot`` and
+    ``batch_verify`` accept for this context. Raises ``ParameterError`` for
+    an invalid choice or parameters.
     """
     if not isinstance(params, ElectionParams):
         raise ParameterError("expected ElectionParams")

@@ -14,6 +14,7 @@ import hashlib
 import json
 import re
 import struct
+import unicodedata
 from collections.abc import Iterable, Sequence
 from typing import Any, NoReturn
 
@@ -176,3 +177,36 @@ def transcript_digest(items: Sequence[str]) -> bytes:
         hasher.update(struct.pack(">I", len(data)))
         hasher.update(data)
     return hasher.digest()
+
+
+def check_label(
+    value: object,
+    *,
+    field: str,
+    max_len: int,
+    error: type[CryptoError],
+    required: bool = True,
+    newlines: bool = False,
+) -> str:
+    """Check a human-readable label (a title, a name, a description); return it.
+
+    Labels are bound into the election fingerprint, so each must have exactly
+    one spelling: Unicode in normalisation form NFC, no control characters
+    (a line feed only where ``newlines``), no lone surrogates, at most
+    ``max_len`` code points, and not empty when ``required``. Canonical JSON
+    escapes every non-ASCII character as ``\\uXXXX``, which the browser
+    reproduces byte for byte. Raises ``error`` otherwise.
+    """
+    if not isinstance(value, str):
+        raise error(f"{field}: expected a string, got {type(value).__name__}")
+    if required and not value.strip():
+        raise error(f"{field}: must not be empty")
+    if len(value) > max_len:
+        raise error(f"{field}: at most {max_len} characters")
+    for char in value:
+        category = unicodedata.category(char)
+        if category == "Cs" or (category == "Cc" and not (newlines and char == "\n")):
+            raise error(f"{field}: control characters and lone surrogates are not allowed")
+    if unicodedata.normalize("NFC", value) != value:
+        raise error(f"{field}: must be in Unicode normalisation form NFC")
+    return value

@@ -71,12 +71,13 @@ def aggregate(public_key: paillier.PaillierPublicKey, ciphertexts: Iterable[int]
 
 
 def aggregate_ballots(params: ElectionParams, ballots: Iterable[Ballot]) -> tuple[int, ...]:
-    """Return, per candidate in ballot order, the product of that candidate's ciphertexts.
+    """Return, per slot in ballot order, the product of that slot's ciphertexts.
 
-    Raises ``BallotFormatError`` for a ballot with the wrong number of
-    ciphertexts or an invalid ciphertext.
+    Slots are every question's options, then its blank if allowed; the
+    product of a slot encrypts its count. Raises ``BallotFormatError`` for a
+    ballot with the wrong number of ciphertexts or an invalid ciphertext.
     """
-    k = len(params.candidates)
+    k = params.slot_count
     n_square = params.n_square
     totals = [gmpy2.mpz(encrypted_zero())] * k
     for ballot in ballots:
@@ -149,42 +150,59 @@ def verify_tally(
     counts: Sequence[int],
     randomness: Sequence[int],
 ) -> None:
-    """Check a whole published result: one decryption proof per candidate.
+    """Check a whole published result: one decryption proof per slot.
 
-    Raises ``InvalidDecryption`` naming the first candidate whose proof fails.
+    Raises ``InvalidDecryption`` naming the first slot whose proof fails.
     """
-    k = len(params.candidates)
+    k = params.slot_count
     if not (len(totals) == len(counts) == len(randomness) == k):
         raise InvalidDecryption(f"expected {k} totals, counts and proofs")
     for i, (total, count, r) in enumerate(zip(totals, counts, randomness, strict=True)):
         try:
             verify_decryption(params.public_key, total, count, r)
         except InvalidDecryption as exc:
-            raise InvalidDecryption(f"candidate {params.candidates[i]}: {exc}") from None
+            raise InvalidDecryption(f"{_slot_title(params, i)}: {exc}") from None
+
+
+def _slot_title(params: ElectionParams, slot: int) -> str:
+    if params.version == 1:
+        return f"candidate {params.option_ids[slot]}"
+    return params.slot_name(slot)
 
 
 def impossible_counts(params: ElectionParams, counts: Sequence[int], ballots: int) -> list[str]:
     """Say why decrypted ``counts`` cannot come from ``ballots`` valid ballots; [] if they can.
 
-    Every valid ballot gives each candidate 0 or 1 and makes between
-    ``min_selections`` and ``max_selections`` choices, so each count lies in
-    [0, ballots] and their sum in [min * ballots, max * ballots]. Counts
-    outside these bounds mean the totals were not products of valid ballots
-    (or the decryption is wrong): they must not be published. Used before
-    results are stored and by the record verifier, so both apply one rule.
+    ``counts`` has one entry per slot. In every question each valid ballot
+    gives each option and the blank 0 or 1, and either makes between ``min``
+    and ``max`` choices or is blank with no choice; so each count lies in
+    [0, ballots] and, with ``B`` blank ballots, the question's option counts
+    add up to between ``min * (ballots - B)`` and ``max * (ballots - B)``.
+    Counts outside these bounds mean the totals were not products of valid
+    ballots (or the decryption is wrong): they must not be published. Used
+    before results are stored and by the record verifier, so both apply one rule.
     """
+    if len(counts) != params.slot_count:
+        return [f"expected {params.slot_count} counts, found {len(counts)}"]
     problems = [
-        f"candidate {candidate} has {count} votes: more votes than there are ballots ({ballots})"
-        for candidate, count in zip(params.candidates, counts, strict=False)
+        f"{_slot_title(params, slot)} has {count} votes: more votes than there are "
+        f"ballots ({ballots})"
+        for slot, count in enumerate(counts)
         if not 0 <= count <= ballots
     ]
-    if len(counts) != len(params.candidates):
-        problems.append(f"expected {len(params.candidates)} counts, found {len(counts)}")
-    total = sum(counts)
-    low, high = params.min_selections * ballots, params.max_selections * ballots
-    if not low <= total <= high:
-        problems.append(
-            f"{total} selections in total, but {ballots} ballots of "
-            f"{params.min_selections} to {params.max_selections} choices allow {low} to {high}"
-        )
+    for number, (question, start) in enumerate(
+        zip(params.questions, params.offsets, strict=True), start=1
+    ):
+        options = len(question.options)
+        total = sum(counts[start : start + options])
+        blank = counts[start + options] if question.blank else 0
+        answered = ballots - blank
+        low, high = question.min_selections * answered, question.max_selections * answered
+        if not low <= total <= high:
+            where = "" if params.version == 1 else f"question {number}: "
+            problems.append(
+                f"{where}{total} selections in total, but {answered} ballots of "
+                f"{question.min_selections} to {question.max_selections} choices allow "
+                f"{low} to {high}"
+            )
     return problems
