@@ -169,7 +169,7 @@ def _check_unknown(
     if not ballots:
         return
     for stored, ballot in ballots:
-        if crypto.ballot_tracker(ballot) != stored.tracker:
+        if crypto.ballot_tracker(ballot, params) != stored.tracker:
             raise UnverifiedBallot(stored.sequence, "does not match its tracker")
     try:
         bad = crypto.batch_verify(

@@ -1,4 +1,4 @@
-"""Elections, candidates, the voter roll, ballots, encrypted tallies and results.
+"""Elections, their questions and options, the voter roll, ballots, tallies and results.
 
 Primary keys are UUIDs so one set of migrations suits both SQLite and MongoDB.
 Writes go through ``elections.services``; the models hold fields, constraints and
@@ -29,6 +29,13 @@ class RollMode(models.TextChoices):
     EXPLICIT = "explicit", "Only the voters on the roll"
 
 
+class BallotFormat(models.IntegerChoices):
+    # v1: one list of candidates, labels outside the proofs. Only elections opened
+    # before questions existed use it; their ballots stay verifiable as they are.
+    V1 = 1, "v1 (one question, labels not bound)"
+    V2 = 2, "v2 (questions, every label bound)"
+
+
 class Election(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     slug = models.SlugField(
@@ -39,8 +46,9 @@ class Election(models.Model):
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True, max_length=5000)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.DRAFT)
-    min_selections = models.PositiveSmallIntegerField(default=1)
-    max_selections = models.PositiveSmallIntegerField(default=1)
+    ballot_format = models.PositiveSmallIntegerField(
+        choices=BallotFormat.choices, default=BallotFormat.V2, editable=False
+    )
     opens_at = models.DateTimeField(
         null=True, blank=True, help_text="Optional: ballots are refused before this time (UTC)."
     )
@@ -62,11 +70,6 @@ class Election(models.Model):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            models.CheckConstraint(
-                condition=Q(min_selections__lte=F("max_selections")),
-                name="elections_election_min_le_max",
-                violation_error_message="The minimum number of choices exceeds the maximum.",
-            ),
             models.CheckConstraint(
                 condition=Q(opens_at__isnull=True)
                 | Q(closes_at__isnull=True)
@@ -101,14 +104,65 @@ class Election(models.Model):
         return self.closes_at is None or now < self.closes_at
 
 
+class Question(models.Model):
+    """One question of an election's ballot, with its own rules."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    election = models.ForeignKey(Election, on_delete=models.CASCADE, related_name="questions")
+    position = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1)], help_text="Order on the ballot, from 1."
+    )
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True, max_length=2000)
+    min_selections = models.PositiveSmallIntegerField(
+        default=1, help_text="Fewest options a (non-blank) answer selects."
+    )
+    max_selections = models.PositiveSmallIntegerField(
+        default=1, validators=[MinValueValidator(1)], help_text="Most options an answer selects."
+    )
+    allow_blank = models.BooleanField(
+        default=False,
+        help_text="Voters may answer blank (select nothing, counted apart).",
+    )
+
+    class Meta:
+        ordering = ["election", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["election", "position"], name="elections_question_unique_position"
+            ),
+            models.CheckConstraint(
+                condition=Q(min_selections__lte=F("max_selections")),
+                name="elections_question_min_le_max",
+                violation_error_message="The minimum number of choices exceeds the maximum.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def rule(self) -> str:
+        """The question's rule as one sentence for voters (booth, election page, results)."""
+        low, high = self.min_selections, self.max_selections
+        if low == high:
+            rule = "Choose exactly one." if low == 1 else f"Choose exactly {low}."
+        elif low == 0:
+            rule = f"Choose at most {high}; you may leave every box empty."
+        else:
+            rule = f"Choose between {low} and {high}."
+        return rule + (" You may also vote blank." if self.allow_blank else "")
+
+
 class Candidate(models.Model):
-    """A line on the ballot: an approved candidate account, or a name alone."""
+    """An option of a question: an approved candidate account, a name alone, or an answer."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     election = models.ForeignKey(Election, on_delete=models.CASCADE, related_name="candidates")
-    # From 1: the public record numbers candidates from 1 and its verifier holds to that.
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="options")
+    # From 1 within the question: the parameters number options from 1 in ballot order.
     position = models.PositiveSmallIntegerField(
-        validators=[MinValueValidator(1)], help_text="Order on the ballot, from 1."
+        validators=[MinValueValidator(1)], help_text="Order within the question, from 1."
     )
     name = models.CharField(max_length=120)
     affiliation = models.CharField(max_length=120, blank=True)
@@ -123,13 +177,14 @@ class Candidate(models.Model):
     )
 
     class Meta:
-        ordering = ["election", "position"]
+        verbose_name = "option"
+        ordering = ["election", "question__position", "position"]
         constraints = [
             models.UniqueConstraint(
-                fields=["election", "position"], name="elections_candidate_unique_position"
+                fields=["question", "position"], name="elections_option_unique_position"
             ),
             models.UniqueConstraint(
-                fields=["election", "account"], name="elections_candidate_unique_account"
+                fields=["question", "account"], name="elections_option_unique_account"
             ),
         ]
 
@@ -226,7 +281,10 @@ class Ballot(models.Model):
 
 
 class EncryptedTally(models.Model):
-    """The running product of the ballots cast, one ciphertext per candidate.
+    """The running product of the ballots cast, one ciphertext per slot.
+
+    Slots are every question's options in ballot order, each question's blank
+    (when allowed) after its options, as in the election parameters.
 
     It holds the product of the ballots numbered 1 to ``ballot_count`` and only
     moves by compare-and-swap on ``version`` (see ``elections/ballot_box.py``).
@@ -234,7 +292,7 @@ class EncryptedTally(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     election = models.OneToOneField(Election, on_delete=models.CASCADE, related_name="tally")
-    # Lowercase hex ciphertexts in candidate (ballot) order.
+    # Lowercase hex ciphertexts in slot (ballot) order.
     ciphertexts = models.JSONField(default=list)
     ballot_count = models.PositiveIntegerField(default=0)
     # The chain hash of the latest ballot (the genesis hash before the first one).
@@ -252,23 +310,32 @@ class EncryptedTally(models.Model):
 
 
 class Result(models.Model):
-    """A decrypted per-candidate count with its proof of correct decryption."""
+    """A decrypted count of one slot (an option, or a question's blank votes) with its proof."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     election = models.ForeignKey(Election, on_delete=models.CASCADE, related_name="results")
-    candidate = models.ForeignKey(Candidate, on_delete=models.CASCADE, related_name="results")
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="results")
+    # Null for the question's blank votes.
+    candidate = models.ForeignKey(
+        Candidate, null=True, blank=True, on_delete=models.CASCADE, related_name="results"
+    )
+    slot = models.PositiveSmallIntegerField(help_text="Index of the ciphertext in the ballot.")
     count = models.PositiveIntegerField()
     ciphertext = models.TextField(help_text="The encrypted total that was decrypted (hex).")
     proof = models.TextField(help_text="r with c = (1+n)^count * r^n mod n^2 (hex).")
     decrypted_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        ordering = ["election", "candidate__position"]
+        ordering = ["election", "slot"]
         constraints = [
             models.UniqueConstraint(
-                fields=["election", "candidate"], name="elections_result_one_per_candidate"
+                fields=["election", "slot"], name="elections_result_one_per_slot"
             )
         ]
 
     def __str__(self) -> str:
-        return f"{self.candidate}: {self.count}"
+        return f"{self.candidate or 'Blank'}: {self.count}"
+
+    @property
+    def is_blank(self) -> bool:
+        return self.candidate_id is None

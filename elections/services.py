@@ -21,7 +21,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_slug
 from django.db import DatabaseError
-from django.db.models import ProtectedError, RestrictedError
+from django.db.models import F, Prefetch, ProtectedError, QuerySet, RestrictedError
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
@@ -36,9 +36,11 @@ from .concurrency import WriteConflict, atomic_write, is_transient
 from .models import (
     PUBLISHED_IS_PERMANENT,
     Ballot,
+    BallotFormat,
     Candidate,
     Election,
     EncryptedTally,
+    Question,
     Result,
     RollEntry,
     RollMode,
@@ -91,56 +93,108 @@ class BallotBoxBusy(ElectionError):
 
 
 def ordered_candidates(election: Election) -> list[Candidate]:
-    return list(election.candidates.order_by("position"))
+    """Every option of the election in ballot order (questions in order, then options)."""
+    return list(
+        election.candidates.select_related("question").order_by("question__position", "position")
+    )
+
+
+def ordered_questions(election: Election) -> list[Question]:
+    """The election's questions in order, each with its options prefetched in order."""
+    return list(
+        election.questions.order_by("position").prefetch_related(
+            Prefetch("options", queryset=Candidate.objects.order_by("position"))
+        )
+    )
+
+
+# (title, description, min, max, blank, ((option id, name, affiliation), ...)) per question.
+QuestionShape = tuple[str, str, int, int, bool, tuple[tuple[str, str, str], ...]]
+
+
+def _question_params(shape: QuestionShape, version: int) -> crypto.QuestionParams:
+    title, description, low, high, blank, options = shape
+    if version == 1:
+        return crypto.QuestionParams(
+            options=tuple(crypto.OptionParams(option_id) for option_id, _, _ in options),
+            min_selections=low,
+            max_selections=high,
+        )
+    return crypto.QuestionParams(
+        options=tuple(crypto.OptionParams(*option) for option in options),
+        min_selections=low,
+        max_selections=high,
+        blank=blank,
+        title=title,
+        description=description,
+    )
 
 
 @lru_cache(maxsize=64)
 def _params(
-    election_id: str, public_key_json: str, candidates: tuple[str, ...], low: int, high: int
+    election_id: str,
+    public_key_json: str,
+    version: int,
+    title: str,
+    shapes: tuple[QuestionShape, ...],
 ) -> crypto.ElectionParams:
     return crypto.ElectionParams(
         election_id=election_id,
         public_key=crypto.public_key_from_json(public_key_json),
-        candidates=candidates,
-        min_selections=low,
-        max_selections=high,
+        questions=tuple(_question_params(shape, version) for shape in shapes),
+        title=title if version == 2 else "",
+        version=version,
+    )
+
+
+def _read_shapes(election_id: uuid.UUID) -> tuple[QuestionShape, ...]:
+    election = Election(pk=election_id)
+    return tuple(
+        (
+            question.title,
+            question.description,
+            question.min_selections,
+            question.max_selections,
+            question.allow_blank,
+            tuple((str(o.pk), o.name, o.affiliation) for o in question.options.all()),
+        )
+        for question in ordered_questions(election)
     )
 
 
 @lru_cache(maxsize=256)
-def _opened_ballot_candidates(
+def _opened_shapes(
     election_id: uuid.UUID, public_key_json: str, opened_at: datetime
-) -> tuple[str, ...]:
+) -> tuple[QuestionShape, ...]:
     # Keyed by the opening: a reset clears the key, and a reopening has a new time.
-    return tuple(
-        str(pk)
-        for pk in Candidate.objects.filter(election_id=election_id)
-        .order_by("position")
-        .values_list("id", flat=True)
-    )
+    return _read_shapes(election_id)
 
 
-def ballot_candidates(election: Election) -> tuple[str, ...]:
-    """The candidate identifiers in ballot order.
+def ballot_shapes(election: Election) -> tuple[QuestionShape, ...]:
+    """The questions and options as the parameters see them, in ballot order.
 
-    Candidates change only in a draft, so once the election has opened the list is
-    read once per opening rather than at every cast.
+    They change only in a draft, so once the election has opened they are read
+    once per opening rather than at every cast.
     """
     if election.status != Status.DRAFT and election.opened_at is not None:
-        return _opened_ballot_candidates(election.pk, election.public_key, election.opened_at)
-    return tuple(str(c.id) for c in ordered_candidates(election))
+        return _opened_shapes(election.pk, election.public_key, election.opened_at)
+    return _read_shapes(election.pk)
 
 
 def election_params(election: Election) -> crypto.ElectionParams:
-    """The cryptographic statement every ballot of ``election`` is proved against."""
+    """The cryptographic statement every ballot of ``election`` is proved against.
+
+    Raises ``WrongPhase`` without a key, ``crypto.ParameterError`` when the
+    questions break a rule of the ballot format (a draft being edited).
+    """
     if not election.public_key:
         raise WrongPhase("This election has no public key yet.")
     return _params(
         str(election.id),
         election.public_key,
-        ballot_candidates(election),
-        election.min_selections,
-        election.max_selections,
+        election.ballot_format,
+        election.title,
+        ballot_shapes(election),
     )
 
 
@@ -217,17 +271,43 @@ def generate_keys(
     return key_file
 
 
+def ballot_problem(election: Election) -> str:
+    """What stops the election's questions from making a valid ballot, or ``""``.
+
+    Applies the ballot format's own rules (labels, bounds, limits) to the
+    questions as stored, so the admin can show the problem before opening.
+    """
+    questions = ordered_questions(election)
+    if not questions:
+        return "an election needs at least one question."
+    for question in questions:
+        options = list(question.options.all())
+        if not options:
+            return f"the question {question.title!r} has no options."
+        if question.max_selections > len(options):
+            return (
+                f"the question {question.title!r} allows {question.max_selections} choices "
+                f"but has {len(options)} options."
+            )
+    shapes = _read_shapes(election.pk)
+    try:
+        crypto.check_ballot_structure(
+            election.title, [_question_params(shape, 2) for shape in shapes]
+        )
+    except crypto.ParameterError as error:
+        return f"{error}."
+    return ""
+
+
 def open_election(*, election: Election, actor: User | None) -> None:
     election.refresh_from_db()
     if election.status != Status.DRAFT:
         raise WrongPhase("Only a draft election can be opened.")
     if not election.has_key:
         raise WrongPhase("Generate the election's key before opening it.")
-    candidates = ordered_candidates(election)
-    if not candidates:
-        raise WrongPhase("An election needs at least one candidate.")
-    if election.max_selections > len(candidates) or election.max_selections < 1:
-        raise WrongPhase("The maximum number of choices must be between 1 and the candidates.")
+    problem = ballot_problem(election)
+    if problem:
+        raise WrongPhase(f"The election cannot open: {problem}")
     if election.roll_mode == RollMode.EXPLICIT and not election.roll.exists():
         raise WrongPhase("The voter roll is empty.")
     try:
@@ -246,7 +326,7 @@ def open_election(*, election: Election, actor: User | None) -> None:
         EncryptedTally.objects.update_or_create(
             election=election,
             defaults={
-                "ciphertexts": [int_to_hex(crypto.encrypted_zero())] * len(candidates),
+                "ciphertexts": [int_to_hex(crypto.encrypted_zero())] * params.slot_count,
                 "ballot_count": 0,
                 "head_hash": board.genesis_hash(params.fingerprint),
                 "version": 0,
@@ -322,7 +402,7 @@ def cast_ballot(*, election: Election, voter: User, payload: str | bytes) -> Bal
     params = election_params(election)
     context = voter_context(election, voter)
     ballot = _checked_ballot(election, voter, params, context, payload)
-    content = crypto.ballot_to_json(ballot)
+    content = crypto.ballot_to_json(ballot, params)
     cast = ballot_box.CastBallot(
         voter_id=voter.pk,
         voter_context=context,
@@ -395,25 +475,46 @@ def _store(
 
 
 @dataclass(frozen=True)
-class CandidateCount:
-    candidate: Candidate
+class SlotCount:
+    """The decrypted count of one slot: an option, or (``candidate`` None) blank votes."""
+
+    question: Question
+    candidate: Candidate | None
     count: int
 
 
 @dataclass(frozen=True)
 class TallyReport:
     ballots: int
-    counts: list[CandidateCount]
+    counts: list[SlotCount]
     running_tally_matches: bool
     already_published: bool
+
+    def by_question(self) -> list[tuple[Question, list[SlotCount], SlotCount | None]]:
+        """Per question in order: its options' counts and its blank count (or None)."""
+        grouped: dict[uuid.UUID, tuple[Question, list[SlotCount], list[SlotCount]]] = {}
+        for item in self.counts:
+            entry = grouped.setdefault(item.question.pk, (item.question, [], []))
+            (entry[1] if item.candidate is not None else entry[2]).append(item)
+        return [(q, options, blank[0] if blank else None) for q, options, blank in grouped.values()]
+
+
+def ballot_slots(election: Election) -> list[tuple[Question, Candidate | None]]:
+    """Each slot of the ballot in order: (question, option), or (question, None) for a blank."""
+    slots: list[tuple[Question, Candidate | None]] = []
+    for question in ordered_questions(election):
+        slots.extend((question, option) for option in question.options.all())
+        if question.allow_blank and election.ballot_format == 2:
+            slots.append((question, None))
+    return slots
 
 
 def product_of_ballots(
     election: Election, params: crypto.ElectionParams, limit: int | None = None
 ) -> tuple[list[int], int]:
-    """Recompute each candidate's encrypted total from the stored ballots (up to ``limit``).
+    """Recompute each slot's encrypted total from the stored ballots (up to ``limit``).
 
-    Returns the totals in candidate order and the number of ballots. Ballots
+    Returns the totals in slot order and the number of ballots. Ballots
     are parsed one at a time, so memory stays flat however many there are. A
     stored ballot that no longer parses can only come from tampering with the
     database: it is a ``TallyMismatch`` naming its sequence number.
@@ -480,13 +581,12 @@ def decrypt_tally(
             data={"ballots": discarded},
         )
     totals, ballots = _verified_totals(election, actor, progress)
-    candidates = ordered_candidates(election)
     counts = []
-    for candidate, total in zip(candidates, totals, strict=True):
+    for (question, candidate), total in zip(ballot_slots(election), totals, strict=True):
         count, proof = crypto.decrypt_with_proof(private_key, total)
         crypto.verify_decryption(params.public_key, total, count, proof)
-        counts.append((candidate, count, total, proof))
-    impossible = crypto.impossible_counts(params, [count for _, count, _, _ in counts], ballots)
+        counts.append((question, candidate, count, total, proof))
+    impossible = crypto.impossible_counts(params, [item[2] for item in counts], ballots)
     if impossible:
         log_action(
             actor=actor,
@@ -509,16 +609,18 @@ def decrypt_tally(
             Result.objects.bulk_create(
                 Result(
                     election=election,
+                    question=question,
                     candidate=candidate,
+                    slot=slot,
                     count=count,
                     ciphertext=int_to_hex(total),
                     proof=int_to_hex(proof),
                 )
-                for candidate, count, total, proof in counts
+                for slot, (question, candidate, count, total, proof) in enumerate(counts)
             )
     if already:
-        stored = {r.candidate_id: r.count for r in election.results.all()}
-        if stored != {candidate.pk: count for candidate, count, _, _ in counts}:
+        stored = {r.slot: r.count for r in election.results.all()}
+        if stored != {slot: item[2] for slot, item in enumerate(counts)}:
             raise TallyMismatch("This decryption differs from the published results.")
     election.refresh_from_db()
     log_action(
@@ -529,7 +631,9 @@ def decrypt_tally(
     )
     return TallyReport(
         ballots=ballots,
-        counts=[CandidateCount(candidate, count) for candidate, count, _, _ in counts],
+        counts=[
+            SlotCount(question, candidate, count) for question, candidate, count, _, _ in counts
+        ],
         running_tally_matches=True,
         already_published=already,
     )
@@ -601,6 +705,8 @@ def reset_election(*, election: Election, actor: User | None) -> int:
                 .exclude(status=Status.PUBLISHED)
                 .update(
                     status=Status.DRAFT,
+                    # No ballot is left to verify under the old format.
+                    ballot_format=BallotFormat.V2,
                     public_key="",
                     closing_hash="",
                     opened_at=None,
@@ -647,7 +753,7 @@ def _check_new_slug(slug: str) -> None:
 
 
 def copy_as_draft(*, election: Election, actor: User | None, slug: str | None = None) -> Election:
-    """A new draft with the rules, candidates and voter roll of ``election``.
+    """A new draft with the questions, options, rules and voter roll of ``election``.
 
     The copy has no key, ballots, tally or results, a fresh slug (``slug``, or the
     original's with ``-copy``) and the title with " (copy)". Schedule times already
@@ -665,23 +771,32 @@ def copy_as_draft(*, election: Election, actor: User | None, slug: str | None = 
             slug=slug or _free_slug(election.slug),
             title=election.title[: title_length - len(COPY_SUFFIX)] + COPY_SUFFIX,
             description=election.description,
-            min_selections=election.min_selections,
-            max_selections=election.max_selections,
             roll_mode=election.roll_mode,
             opens_at=opens_at,
             closes_at=closes_at,
         )
-        Candidate.objects.bulk_create(
-            Candidate(
+        for question in ordered_questions(election):
+            copied = Question.objects.create(
                 election=copy,
-                position=candidate.position,
-                name=candidate.name,
-                affiliation=candidate.affiliation,
-                statement=candidate.statement,
-                account_id=candidate.account_id,
+                position=question.position,
+                title=question.title,
+                description=question.description,
+                min_selections=question.min_selections,
+                max_selections=question.max_selections,
+                allow_blank=question.allow_blank,
             )
-            for candidate in ordered_candidates(election)
-        )
+            Candidate.objects.bulk_create(
+                Candidate(
+                    election=copy,
+                    question=copied,
+                    position=option.position,
+                    name=option.name,
+                    affiliation=option.affiliation,
+                    statement=option.statement,
+                    account_id=option.account_id,
+                )
+                for option in question.options.all()
+            )
         RollEntry.objects.bulk_create(
             RollEntry(election=copy, voter_id=voter_id)
             for voter_id in election.roll.values_list("voter_id", flat=True)
@@ -692,6 +807,7 @@ def copy_as_draft(*, election: Election, actor: User | None, slug: str | None = 
         target=copy,
         data={
             "source": election.slug,
+            "questions": copy.questions.count(),
             "candidates": copy.candidates.count(),
             "roll": copy.roll.count(),
             "schedule_cleared": (opens_at, closes_at) != (election.opens_at, election.closes_at),
@@ -710,3 +826,31 @@ def public_key_fingerprint(election: Election) -> str:
         return ""
     digest = hashlib.sha256(election.public_key.encode("ascii")).hexdigest()[:32]
     return ":".join(digest[i : i + 4] for i in range(0, len(digest), 4))
+
+
+POSITION_OFFSET = 10_000
+
+
+def save_in_order(*, election: Election, items: list[Question] | list[Candidate]) -> None:
+    """Save the questions of ``election``, or the options of one question, numbered 1, 2, 3...
+
+    ``items`` are all the siblings that remain, in their new order (new ones
+    included, unsaved). The others' positions move out of the way first, so a
+    reordering never collides with the unique positions midway. Draft only.
+    """
+    require_draft(election, "The questions and options")
+    if not items:
+        return
+    with atomic_write():
+        election.refresh_from_db()
+        require_draft(election, "The questions and options")
+        first = items[0]
+        siblings: QuerySet[Question] | QuerySet[Candidate]
+        if isinstance(first, Question):
+            siblings = Question.objects.filter(election=election)
+        else:
+            siblings = Candidate.objects.filter(question_id=first.question_id)
+        siblings.update(position=F("position") + POSITION_OFFSET)
+        for number, item in enumerate(items, start=1):
+            item.position = number
+            item.save()

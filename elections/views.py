@@ -7,7 +7,7 @@ election from the URL, never from the body.
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import cast
 
 from django.contrib.auth.decorators import login_required
@@ -26,7 +26,7 @@ from accounts.network import client_ip
 
 from . import crypto, services
 from .board_views import board_entry_url
-from .charts import bar_chart, percent
+from .charts import BarChart, bar_chart, percent
 from .decorators import (
     accepting_ballots,
     ballot_size_capped,
@@ -35,7 +35,17 @@ from .decorators import (
     json_body_required,
     json_login_required,
 )
-from .models import Ballot, Candidate, Election, EncryptedTally, RollEntry, RollMode, Status
+from .models import (
+    Ballot,
+    Candidate,
+    Election,
+    EncryptedTally,
+    Question,
+    Result,
+    RollEntry,
+    RollMode,
+    Status,
+)
 
 security_log = logging.getLogger("evoting.security")
 
@@ -126,7 +136,7 @@ def election_detail(request: HttpRequest, election: Election) -> HttpResponse:
     )
     context = {
         "election": election,
-        "candidates": services.ordered_candidates(election),
+        "questions": services.ordered_questions(election),
         "turnout": None if election.is_draft else turnout_of(election),
         "ballot": ballot,
         "can_vote": can_vote,
@@ -154,13 +164,31 @@ def turnout(request: HttpRequest, election: Election) -> HttpResponse:
 # --- Voting -------------------------------------------------------------------------
 
 
-def selection_rule(election: Election) -> str:
-    low, high = election.min_selections, election.max_selections
-    if low == high:
-        return "Choose exactly one." if low == 1 else f"Choose exactly {low}."
-    if low == 0:
-        return f"Choose at most {high}; you may leave every box empty."
-    return f"Choose between {low} and {high}."
+@dataclass(frozen=True)
+class BoothQuestion:
+    """One question as the booth lays it out: which slot each input fills."""
+
+    number: int
+    question: Question
+    options: list[tuple[int, Candidate]]  # (slot, option)
+    blank_slot: int | None
+
+    @property
+    def single_choice(self) -> bool:
+        return self.question.min_selections == self.question.max_selections == 1
+
+
+def booth_questions(election: Election) -> list[BoothQuestion]:
+    """The questions in ballot order with the slot of every option and blank."""
+    laid_out: list[BoothQuestion] = []
+    for slot, (question, option) in enumerate(services.ballot_slots(election)):
+        if not laid_out or laid_out[-1].question.pk != question.pk:
+            laid_out.append(BoothQuestion(len(laid_out) + 1, question, [], None))
+        if option is None:
+            laid_out[-1] = replace(laid_out[-1], blank_slot=slot)
+        else:
+            laid_out[-1].options.append((slot, option))
+    return laid_out
 
 
 @role_required(Role.VOTER)
@@ -172,25 +200,29 @@ def booth(request: HttpRequest, election: Election) -> HttpResponse:
     voter = cast(User, request.user)
     if own_ballot(election, voter) is not None:
         return redirect("elections:receipt", slug=election.slug)
-    candidates = services.ordered_candidates(election)
     params = services.election_params(election)
+    questions = booth_questions(election)
     booth_params = {
         # Exactly what the worker's "init" message takes (see ballot-worker.js).
         "params": json.loads(crypto.params_to_json(params)),
         "fingerprint": params.fingerprint,
         "voter_context": services.voter_context(election, voter),
-        "min_selections": election.min_selections,
-        "max_selections": election.max_selections,
+        "slots": params.slot_count,
+        "questions": [
+            {
+                "number": item.number,
+                "title": item.question.title,
+                "min_selections": item.question.min_selections,
+                "max_selections": item.question.max_selections,
+                "slots": [slot for slot, _ in item.options],
+                "blank_slot": item.blank_slot,
+            }
+            for item in questions
+        ],
         "worker_url": static("elections/js/ballot-worker.js"),
         "cast_url": reverse("elections:cast", kwargs={"slug": election.slug}),
     }
-    context = {
-        "election": election,
-        "candidates": candidates,
-        "rule": selection_rule(election),
-        "single_choice": election.min_selections == election.max_selections == 1,
-        "booth_params": booth_params,
-    }
+    context = {"election": election, "questions": questions, "booth_params": booth_params}
     return render(request, "elections/booth.html", context)
 
 
@@ -238,12 +270,50 @@ def receipt(request: HttpRequest, election: Election) -> HttpResponse:
 # --- Results ------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class QuestionResults:
+    """One question's published counts, as a table and a chart."""
+
+    number: int
+    question: Question
+    rows: list[tuple[Candidate, int, float]]  # option, votes, % of ballots
+    blank: tuple[int, float] | None
+    chart: BarChart
+
+
+def question_results(election: Election, ballots: int) -> list[QuestionResults]:
+    """Every question's results in ballot order, blank votes apart."""
+    by_question: dict[object, list[Result]] = {}
+    for row in election.results.select_related("candidate").order_by("slot"):
+        by_question.setdefault(row.question_id, []).append(row)
+    laid_out = []
+    for number, question in enumerate(services.ordered_questions(election), start=1):
+        results = by_question.get(question.pk, [])
+        rows = [
+            (row.candidate, row.count, percent(row.count, ballots))
+            for row in results
+            if row.candidate is not None
+        ]
+        blank = next(
+            ((row.count, percent(row.count, ballots)) for row in results if row.candidate is None),
+            None,
+        )
+        bars = [(option.name, votes) for option, votes, _ in rows]
+        if blank is not None:
+            bars.append(("Blank votes", blank[0]))
+        laid_out.append(
+            QuestionResults(number, question, rows, blank, bar_chart(bars, ballots=ballots))
+        )
+    return laid_out
+
+
 @require_safe
 @election_view(Status.PUBLISHED, refused="The results of this election are not published yet.")
 def results(request: HttpRequest, election: Election) -> HttpResponse:
-    rows = list(election.results.select_related("candidate").order_by("candidate__position"))
     numbers = turnout_of(election)
-    table = [(row.candidate, row.count, percent(row.count, numbers.ballots)) for row in rows]
-    chart = bar_chart([(row.candidate.name, row.count) for row in rows], ballots=numbers.ballots)
-    context = {"election": election, "table": table, "chart": chart, "turnout": numbers}
+    context = {
+        "election": election,
+        "questions": question_results(election, numbers.ballots),
+        "turnout": numbers,
+    }
     return render(request, "elections/results.html", context)

@@ -151,15 +151,7 @@ class ElectionParams:
         _check_bounds(question, "candidates")
 
     def _check_v2(self) -> None:
-        check_label(self.title, field="title", max_len=MAX_TITLE_LENGTH, error=ParameterError)
-        if not 1 <= len(self.questions) <= MAX_QUESTIONS:
-            raise ParameterError(f"an election needs 1 to {MAX_QUESTIONS} questions")
-        for number, question in enumerate(self.questions, start=1):
-            _check_question(question, f"question {number}")
-        if self.slot_count > MAX_SLOTS:
-            raise ParameterError(
-                f"{self.slot_count} options and blank votes in all; at most {MAX_SLOTS}"
-            )
+        check_ballot_structure(self.title, self.questions)
 
     @cached_property
     def n(self) -> int:
@@ -211,6 +203,25 @@ class ElectionParams:
                     return f"question {number}, blank"
                 return f"question {number}, option {index + 1}"
         raise ParameterError("no such slot")
+
+
+def check_ballot_structure(title: object, questions: object) -> None:
+    """Check a v2 election's title and questions without a key; raise ``ParameterError``.
+
+    The same rules as ``ElectionParams`` (labels, bounds, limits, unique option
+    ids), so a definition can be refused before any key exists.
+    """
+    check_label(title, field="title", max_len=MAX_TITLE_LENGTH, error=ParameterError)
+    if not isinstance(questions, tuple | list) or not 1 <= len(questions) <= MAX_QUESTIONS:
+        raise ParameterError(f"an election needs 1 to {MAX_QUESTIONS} questions")
+    for number, question in enumerate(questions, start=1):
+        _check_question(question, f"question {number}")
+    slots = sum(question.width for question in questions)
+    if slots > MAX_SLOTS:
+        raise ParameterError(f"{slots} options and blank votes in all; at most {MAX_SLOTS}")
+    ids = [option.id for question in questions for option in question.options]
+    if len(set(ids)) != len(ids):
+        raise ParameterError("option identifiers must be unique in the election")
 
 
 def _check_bounds(question: QuestionParams, what: str) -> None:

@@ -15,7 +15,7 @@ from django.urls import NoReverseMatch, reverse
 from accounts.models import Role, User
 from elections import crypto, services
 from elections.concurrency import atomic_write
-from elections.models import Candidate, Election, RollEntry, RollMode
+from elections.models import Candidate, Election, Question, RollEntry, RollMode
 
 DEMO_SLUG = "demo"
 # Demo accounts are recognised by both their prefix and this reserved domain (RFC 2606),
@@ -46,8 +46,9 @@ class Credentials:
 
 class Command(BaseCommand):
     help = (
-        f"Create an open demonstration election {DEMO_SLUG!r}, replacing any previous demo "
-        "and its demo accounts: candidates, an administrator and voters with random "
+        f"Create an open demonstration election {DEMO_SLUG!r} with two questions (a chair "
+        "among four candidates, and a yes/no question allowing a blank vote), replacing any "
+        "previous demo and its demo accounts: candidates, an administrator and voters with random "
         "passwords, a fresh key pair and optionally some cast ballots. Prints the "
         "credentials. Never run it on a site used for real elections."
     )
@@ -100,6 +101,22 @@ class Command(BaseCommand):
             description="A demonstration: the accounts and ballots are made up.",
             roll_mode=RollMode.EXPLICIT,
         )
+        chair = Question.objects.create(
+            election=election,
+            position=1,
+            title="Who should chair the committee?",
+            description="The chair serves for two years.",
+        )
+        motion = Question.objects.create(
+            election=election,
+            position=2,
+            title="Should meetings be held online?",
+            allow_blank=True,
+        )
+        for position, answer in enumerate(("Yes", "No"), start=1):
+            Candidate.objects.create(
+                election=election, question=motion, position=position, name=answer
+            )
         for position, (name, affiliation, statement, linked) in enumerate(CANDIDATES, start=1):
             account = None
             if linked:
@@ -113,6 +130,7 @@ class Command(BaseCommand):
                 credentials.candidates.append({"username": account.username, "password": password})
             Candidate.objects.create(
                 election=election,
+                question=chair,
                 position=position,
                 name=name,
                 affiliation=affiliation,
@@ -132,14 +150,13 @@ class Command(BaseCommand):
         params = services.election_params(election)
         chooser = secrets.SystemRandom()
         for done, voter in enumerate(voters, start=1):
-            selections = [0] * len(params.candidates)
-            selections[chooser.randrange(len(selections))] = 1
+            selections = random_choice(params, chooser)
             ballot = crypto.encrypt_ballot(
                 params, services.voter_context(election, voter), selections
             )
             try:
                 services.cast_ballot(
-                    election=election, voter=voter, payload=crypto.ballot_to_json(ballot)
+                    election=election, voter=voter, payload=crypto.ballot_to_json(ballot, params)
                 )
             except services.ElectionError as error:
                 raise CommandError(f"Casting a demo ballot failed: {error}") from None
@@ -181,6 +198,22 @@ class Command(BaseCommand):
         lines += [f"Candidate: {c['username']}  {c['password']}" for c in credentials.candidates]
         lines += [f"Voter: {v['username']}  {v['password']}" for v in credentials.voters]
         self.stdout.write("\n".join(lines))
+
+
+def random_choice(params: crypto.ElectionParams, chooser: secrets.SystemRandom) -> list[int]:
+    """A valid answer to every question, at random: a blank vote now and then where allowed."""
+    selections: list[int] = []
+    for question in params.questions:
+        options = len(question.options)
+        answer = [0] * question.width
+        if question.blank and chooser.random() < 0.15:
+            answer[options] = 1
+        else:
+            count = chooser.randint(question.min_selections, question.max_selections)
+            for index in chooser.sample(range(options), count):
+                answer[index] = 1
+        selections.extend(answer)
+    return selections
 
 
 def open_key_file(path: Path, *, replace: bool) -> int:

@@ -1,5 +1,6 @@
 """Decrypt a closed election's tally with the private key file, and publish the result."""
 
+import json
 import sys
 from typing import Any
 
@@ -30,6 +31,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--quiet", action="store_true", help="No progress output while the board is verified."
         )
+        parser.add_argument(
+            "--json",
+            action="store_true",
+            help="Write the results as one JSON object to stdout instead of a table.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         election = get_election(options["election"])
@@ -51,15 +57,46 @@ class Command(BaseCommand):
             )
         except services.ElectionError as error:
             raise CommandError(str(error)) from None
-        self.stdout.write(format_report(election.title, report))
+        if options["json"]:
+            self.stdout.write(json.dumps(report_document(election.slug, report), indent=2))
+        else:
+            self.stdout.write(format_report(election.title, report))
+
+
+def report_document(slug: str, report: services.TallyReport) -> dict[str, Any]:
+    """The results as data: per question its options' counts and its blank count (or null)."""
+    return {
+        "election": slug,
+        "ballots": report.ballots,
+        "questions": [
+            {
+                "title": question.title,
+                "blank": None if blank is None else blank.count,
+                "options": [
+                    {"name": item.candidate.name, "count": item.count}
+                    for item in options
+                    if item.candidate is not None
+                ],
+            }
+            for question, options, blank in report.by_question()
+        ],
+    }
 
 
 def format_report(title: str, report: services.TallyReport) -> str:
-    width = max([len(c.candidate.name) for c in report.counts] + [len("Candidate")])
-    lines = [title, "", f"{'Candidate':<{width}}  {'Votes':>8}  {'Share':>7}"]
-    for entry in report.counts:
-        share = 100 * entry.count / report.ballots if report.ballots else 0.0
-        lines.append(f"{entry.candidate.name:<{width}}  {entry.count:>8}  {share:>6.1f}%")
+    grouped = report.by_question()
+    names = [item.candidate.name for item in report.counts if item.candidate is not None]
+    width = max([len(name) for name in names] + [len("Blank votes"), len("Option")])
+    lines = [title]
+    for number, (question, options, blank) in enumerate(grouped, start=1):
+        heading = f"{number}. {question.title}" if len(grouped) > 1 else question.title
+        lines += ["", heading, f"{'Option':<{width}}  {'Votes':>8}  {'Share':>7}"]
+        rows = [(item.candidate.name, item.count) for item in options if item.candidate is not None]
+        if blank is not None:
+            rows.append(("Blank votes", blank.count))
+        for name, count in rows:
+            share = 100 * count / report.ballots if report.ballots else 0.0
+            lines.append(f"{name:<{width}}  {count:>8}  {share:>6.1f}%")
     lines += [
         "",
         f"Ballots: {report.ballots} (shares are of ballots cast)",

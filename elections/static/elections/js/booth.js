@@ -12,7 +12,7 @@
     return;
   }
   const config = JSON.parse(dataNode.textContent);
-  const inputs = Array.from(form.querySelectorAll('input[name="choice"]'));
+  const inputs = Array.from(form.querySelectorAll("input[data-slot]"));
   const button = document.getElementById("cast-button");
   const progress = document.getElementById("crypto-progress");
   const statusText = document.getElementById("crypto-status");
@@ -33,39 +33,96 @@
     alertBox.textContent = "";
   }
 
-  function selections() {
-    return inputs.map(function (input) {
-      return input.checked ? 1 : 0;
-    });
+  function checked(slot) {
+    const input = form.querySelector('input[data-slot="' + slot + '"]');
+    return input !== null && input.checked;
   }
 
-  function chosenCount() {
-    return selections().reduce(function (sum, value) {
-      return sum + value;
-    }, 0);
+  // One 0/1 per slot of the ballot: every question's options, then its blank if allowed.
+  function selections() {
+    const values = new Array(config.slots).fill(0);
+    inputs.forEach(function (input) {
+      values[Number(input.dataset.slot)] = input.checked ? 1 : 0;
+    });
+    return values;
+  }
+
+  function answerOf(question) {
+    const chosen = question.slots.filter(checked).length;
+    const blank = question.blank_slot !== null && checked(question.blank_slot);
+    return { chosen: chosen, blank: blank };
+  }
+
+  function questionIsValid(question) {
+    const answer = answerOf(question);
+    if (answer.blank) {
+      return answer.chosen === 0;
+    }
+    return answer.chosen >= question.min_selections && answer.chosen <= question.max_selections;
+  }
+
+  function describeQuestion(question) {
+    const answer = answerOf(question);
+    if (answer.blank) {
+      return answer.chosen === 0 ? "You are voting blank on this question." : "A blank vote cannot select anything else.";
+    }
+    if (answer.chosen > question.max_selections) {
+      return "You have chosen " + answer.chosen + ": at most " + question.max_selections + " allowed.";
+    }
+    if (answer.chosen < question.min_selections) {
+      return answer.chosen === 0 ? "Make your choice." : "You have chosen " + answer.chosen + ": choose at least " + question.min_selections + ".";
+    }
+    if (answer.chosen === 0) {
+      return "You leave this question unanswered.";
+    }
+    const names = question.slots.filter(checked).map(function (slot) {
+      const label = form.querySelector('label[for="choice-' + slot + '"] .candidate-name');
+      return label ? label.textContent.trim() : "";
+    });
+    return "You have chosen " + names.join(", ") + ".";
   }
 
   function choiceIsValid() {
-    const count = chosenCount();
-    return count >= config.min_selections && count <= config.max_selections;
+    return config.questions.every(questionIsValid);
   }
 
   function describeChoice() {
-    const count = chosenCount();
-    if (count > config.max_selections) {
-      return "You have chosen " + count + ": at most " + config.max_selections + " allowed.";
+    const waiting = config.questions.filter(function (question) {
+      return !questionIsValid(question);
+    });
+    if (waiting.length === 0) {
+      return "Every question is answered.";
     }
-    if (count < config.min_selections) {
-      return count === 0 ? "Make your choice above." : "You have chosen " + count + ": choose at least " + config.min_selections + ".";
-    }
-    return count === 0 ? "You are casting a blank ballot." : "You have chosen " + count + ".";
+    const numbers = waiting.map(function (question) {
+      return question.number;
+    });
+    return config.questions.length === 1 ? "Make your choice above." : "Still to answer: question " + numbers.join(", ") + ".";
   }
 
   function refresh() {
+    config.questions.forEach(function (question) {
+      const line = document.getElementById("status-" + question.number);
+      if (line) {
+        line.textContent = describeQuestion(question);
+      }
+    });
     selectionText.textContent = describeChoice();
     button.disabled = !(state.ready && !state.busy && choiceIsValid());
     inputs.forEach(function (input) {
       input.disabled = state.busy;
+    });
+  }
+
+  // With checkboxes, a blank vote and a choice exclude each other: ticking one clears the other.
+  function keepBlankExclusive(input) {
+    if (input.type !== "checkbox" || !input.checked) {
+      return;
+    }
+    const group = form.querySelectorAll('input[name="' + input.name + '"]');
+    group.forEach(function (other) {
+      if (other !== input && (input.dataset.blank === "1" || other.dataset.blank === "1")) {
+        other.checked = false;
+      }
     });
   }
 
@@ -149,8 +206,11 @@
     startWorker();
   }
 
-  form.addEventListener("change", function () {
+  form.addEventListener("change", function (event) {
     clearError();
+    if (event.target instanceof HTMLInputElement) {
+      keepBlankExclusive(event.target);
+    }
     refresh();
   });
 

@@ -1,4 +1,4 @@
-"""Election administration.
+"""Election administration: the election pages, their actions and confirmation pages.
 
 Irreversible steps (keys, opening, closing, decryption, reset, roll import) are
 admin actions or views in the manner of Django's ``delete_selected``: a declared
@@ -13,7 +13,6 @@ from typing import Any
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
-from django.core.files.uploadhandler import MemoryFileUploadHandler
 from django.db.models import Count, QuerySet
 from django.forms import BaseInlineFormSet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -21,84 +20,28 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.decorators import method_decorator
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 
 from accounts.audit import log_action
 from accounts.models import Role, User
 
-from . import roll, services
-from .crypto.params import MAX_CANDIDATES
-from .decorators import content_length
-from .forms import (
+from .. import roll, services
+from ..decorators import content_length
+from ..forms import (
     MAX_KEY_UPLOAD_BYTES,
-    CandidateForm,
     DecryptForm,
     GenerateKeysForm,
     ResetForm,
-    RollEntryForm,
     RollUploadForm,
 )
-from .models import (
+from ..models import (
     PUBLISHED_IS_PERMANENT,
-    Ballot,
-    Candidate,
     Election,
-    EncryptedTally,
-    Result,
-    RollEntry,
-    Status,
 )
-
-TEMPLATES = "admin/elections/election/"
-ROLL_SESSION_KEY = "elections.roll-import"
-DRAFT_ONLY_FIELDS = (
-    "slug",
-    "min_selections",
-    "max_selections",
-    "opens_at",
-    "closes_at",
-    "roll_mode",
-)
-
-
-class KeyUploadHandler(MemoryFileUploadHandler):
-    """Keeps an uploaded private key in memory; a larger request is dropped, never spooled."""
-
-    def handle_raw_input(
-        self,
-        input_data: Any,
-        META: dict[str, Any],
-        content_length: int,
-        boundary: Any,
-        encoding: str | None = None,
-    ) -> None:
-        self.activated = content_length <= MAX_KEY_UPLOAD_BYTES
-
-
-def acting_user(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)  # admin views run for signed-in staff only
-    return user
-
-
-class CandidateInline(admin.TabularInline[Candidate, Election]):
-    model = Candidate
-    form = CandidateForm
-    extra = 0
-    max_num = MAX_CANDIDATES  # the most a ballot's proofs are defined for
-    fields = ("position", "name", "affiliation", "statement", "account")
-    # The ballot is fixed once voting opens: candidates change only in a draft.
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return super().has_add_permission(request, obj) and (obj is None or obj.is_draft)
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return super().has_change_permission(request, obj) and (obj is None or obj.is_draft)
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return super().has_delete_permission(request, obj) and (obj is None or obj.is_draft)
+from .common import DRAFT_ONLY_FIELDS, ROLL_SESSION_KEY, TEMPLATES, KeyUploadHandler, acting_user
+from .questions import QuestionInline, save_ordered_formset
 
 
 @admin.register(Election)
@@ -106,7 +49,7 @@ class ElectionAdmin(admin.ModelAdmin[Election]):
     list_display = ("title", "slug", "status", "turnout", "opens_at", "closes_at")
     list_filter = ("status", "roll_mode")
     search_fields = ("title", "slug", "description")
-    inlines = [CandidateInline]
+    inlines = [QuestionInline]
     actions = [
         "generate_keys",
         "open_selected",
@@ -117,7 +60,7 @@ class ElectionAdmin(admin.ModelAdmin[Election]):
     ]
     fieldsets = (
         (None, {"fields": ("title", "slug", "description", "status")}),
-        ("Rules", {"fields": ("min_selections", "max_selections", "roll_mode", "voter_roll")}),
+        ("Voters", {"fields": ("roll_mode", "voter_roll")}),
         ("Schedule (UTC)", {"fields": ("opens_at", "closes_at")}),
         (
             "Key and history",
@@ -199,14 +142,7 @@ class ElectionAdmin(admin.ModelAdmin[Election]):
         formset: BaseInlineFormSet[Any, Any, Any],
         change: bool,
     ) -> None:
-        super().save_formset(request, form, formset, change)
-        if formset.has_changed():
-            log_action(
-                actor=acting_user(request),
-                action="elections.candidates.changed",
-                target=form.instance,
-                data={"candidates": form.instance.candidates.count()},
-            )
+        save_ordered_formset(request, formset, form.instance)
 
     @method_decorator(sensitive_post_parameters("passphrase", "passphrase_again"))
     def changelist_view(
@@ -302,7 +238,7 @@ class ElectionAdmin(admin.ModelAdmin[Election]):
             queryset,
             "Open elections?",
             "Voters can cast ballots from now on (within the schedule). The "
-            "candidates, rules and voter roll can no longer change.",
+            "questions, options, rules and voter roll can no longer change.",
             services.open_election,
             "Opened",
         )
@@ -498,7 +434,8 @@ class ElectionAdmin(admin.ModelAdmin[Election]):
         if report is not None:
             for entry in report.counts:
                 share = 100 * entry.count / report.ballots if report.ballots else 0.0
-                rows.append((entry.candidate.name, entry.count, f"{share:.1f}%"))
+                name = entry.candidate.name if entry.candidate is not None else "Blank votes"
+                rows.append((entry.question.title, name, entry.count, f"{share:.1f}%"))
         return self.confirmation(
             request,
             "decrypt.html",
@@ -606,105 +543,3 @@ class ElectionAdmin(admin.ModelAdmin[Election]):
             digest=pending.get("digest", "") if report is not None and report.ok else "",
             error=error,
         )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin[Any]):
-    """Visible to administrators, changed only by the services."""
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
-@admin.register(Ballot)
-class BallotAdmin(ReadOnlyAdmin):
-    # The list never shows who cast which ballot; the detail names the voter, since
-    # that someone voted is not secret (the content stays encrypted).
-    list_display = ("sequence", "election", "tracker", "cast_at")
-    list_filter = ("election",)
-    search_fields = ("tracker",)
-    fields = (
-        "election",
-        "sequence",
-        "tracker",
-        "cast_at",
-        "voter_name",
-        "voter_context",
-        "content",
-    )
-    readonly_fields = fields
-
-    @admin.display(description="Voter")
-    def voter_name(self, obj: Ballot) -> str:
-        return obj.voter.username
-
-
-@admin.register(EncryptedTally)
-class EncryptedTallyAdmin(ReadOnlyAdmin):
-    list_display = ("election", "ballot_count", "ciphertext_summary", "updated_at")
-    fields = ("election", "ballot_count", "version", "updated_at", "per_candidate")
-    readonly_fields = fields
-
-    @admin.display(description="Encrypted totals")
-    def ciphertext_summary(self, obj: EncryptedTally) -> str:
-        return ", ".join(f"{value[:12]}…" for value in obj.ciphertexts)
-
-    @admin.display(description="Encrypted total of each candidate (hex)")
-    def per_candidate(self, obj: EncryptedTally) -> str:
-        names = [c.name for c in services.ordered_candidates(obj.election)]
-        return format_html_join(
-            "",
-            "<p><strong>{}</strong><br><code style='word-break: break-all'>{}</code></p>",
-            zip(names, obj.ciphertexts, strict=False),
-        )
-
-
-@admin.register(Result)
-class ResultAdmin(ReadOnlyAdmin):
-    list_display = ("election", "candidate", "count", "decrypted_at")
-    list_filter = ("election",)
-    fields = ("election", "candidate", "count", "decrypted_at", "ciphertext", "proof")
-    readonly_fields = fields
-
-
-@admin.register(RollEntry)
-class RollEntryAdmin(admin.ModelAdmin[RollEntry]):
-    form = RollEntryForm
-    list_display = ("voter", "election", "added_at")
-    list_filter = ("election",)
-    search_fields = ("voter__username", "voter__email")
-    list_select_related = ("voter", "election")
-    raw_id_fields = ("voter",)
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        allowed = super().has_delete_permission(request, obj)
-        return allowed and (obj is None or obj.election.status == Status.DRAFT)
-
-    def save_model(self, request: HttpRequest, obj: RollEntry, form: Any, change: bool) -> None:
-        try:
-            entry = roll.add_to_roll(
-                election=obj.election, voter=obj.voter, actor=acting_user(request)
-            )
-        except services.ElectionError as error:
-            raise PermissionDenied(str(error)) from error
-        obj.pk = entry.pk
-
-    def delete_model(self, request: HttpRequest, obj: RollEntry) -> None:
-        try:
-            roll.remove_from_roll(entry=obj, actor=acting_user(request))
-        except services.ElectionError as error:
-            raise PermissionDenied(str(error)) from error
-
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[RollEntry]) -> None:
-        if queryset.exclude(election__status=Status.DRAFT).exists():
-            raise PermissionDenied("The roll of an election that has opened cannot change.")
-        for entry in queryset.select_related("election", "voter"):
-            self.delete_model(request, entry)

@@ -1,0 +1,56 @@
+"""What the election admin pages share: the acting user, uploads kept in memory, read-only pages."""
+
+from typing import Any
+
+from django.contrib import admin
+from django.core.files.uploadhandler import MemoryFileUploadHandler
+from django.http import HttpRequest
+
+from accounts.models import User
+
+from ..forms import (
+    MAX_KEY_UPLOAD_BYTES,
+)
+
+TEMPLATES = "admin/elections/election/"
+ROLL_SESSION_KEY = "elections.roll-import"
+DRAFT_ONLY_FIELDS = (
+    "slug",
+    "title",
+    "opens_at",
+    "closes_at",
+    "roll_mode",
+)
+
+
+class KeyUploadHandler(MemoryFileUploadHandler):
+    """Keeps an uploaded private key in memory; a larger request is dropped, never spooled."""
+
+    def handle_raw_input(
+        self,
+        input_data: Any,
+        META: dict[str, Any],
+        content_length: int,
+        boundary: Any,
+        encoding: str | None = None,
+    ) -> None:
+        self.activated = content_length <= MAX_KEY_UPLOAD_BYTES
+
+
+def acting_user(request: HttpRequest) -> User:
+    user = request.user
+    assert isinstance(user, User)  # admin views run for signed-in staff only
+    return user
+
+
+class ReadOnlyAdmin(admin.ModelAdmin[Any]):
+    """Visible to administrators, changed only by the services."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
