@@ -26,6 +26,8 @@ from playwright.sync_api import sync_playwright
 
 from elections.crypto import (
     ElectionParams,
+    OptionParams,
+    QuestionParams,
     allow_small_keys_for_tests,
     generate_keypair,
     params_to_json,
@@ -87,7 +89,17 @@ def run(bits: int, k: int, runs: int) -> None:
     print(f"generating a {bits}-bit key", file=sys.stderr, flush=True)
     with allow_small_keys_for_tests():  # lets --bits 1024 run for a smoke test
         public_key, _ = generate_keypair(bits)
-        params = ElectionParams("browser-bench", public_key, tuple(f"c{i}" for i in range(k)))
+        params = ElectionParams(
+            election_id="browser-bench",
+            public_key=public_key,
+            questions=(
+                QuestionParams(
+                    options=tuple(OptionParams(f"c{i}", f"Candidate {i + 1}") for i in range(k)),
+                    title="Benchmark question",
+                ),
+            ),
+            title="Browser benchmark",
+        )
     voter_context = "election=browser-bench;voter=1"
     selections = [int(i == k // 2) for i in range(k)]
     setup = json.dumps(

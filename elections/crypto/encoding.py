@@ -192,7 +192,8 @@ def check_label(
 
     Labels are bound into the election fingerprint, so each must have exactly
     one spelling: Unicode in normalisation form NFC, no control characters
-    (a line feed only where ``newlines``), no lone surrogates, at most
+    (a line feed only where ``newlines``), no lone surrogates, no code point
+    unassigned in this Python's Unicode database, at most
     ``max_len`` code points, and not empty when ``required``. Canonical JSON
     escapes every non-ASCII character as ``\\uXXXX``, which the browser
     reproduces byte for byte. Raises ``error`` otherwise.
@@ -207,6 +208,10 @@ def check_label(
         category = unicodedata.category(char)
         if category == "Cs" or (category == "Cc" and not (newlines and char == "\n")):
             raise error(f"{field}: control characters and lone surrogates are not allowed")
+        if category == "Cn":
+            # Unicode's stability policy fixes the NFC of assigned characters for every
+            # later version (the browser's included); unassigned ones have no such promise.
+            raise error(f"{field}: unassigned Unicode code points are not allowed")
     if unicodedata.normalize("NFC", value) != value:
         raise error(f"{field}: must be in Unicode normalisation form NFC")
     return value

@@ -356,7 +356,8 @@ def params_from_dict(document: object) -> ElectionParams:
     """Build parameters from a decoded JSON document of either version; strict."""
     if not isinstance(document, dict):
         raise ParameterError("params: expected an object")
-    version = FORMAT_VERSIONS.get(document.get("format"))  # type: ignore[arg-type]
+    tag = document.get("format")
+    version = FORMAT_VERSIONS.get(tag) if isinstance(tag, str) else None
     if version is None:
         raise ParameterError("params: unknown format")
     n_digits = hex_len(2**MAX_KEY_BITS)

@@ -5,23 +5,32 @@
 //
 // Messages to the worker:
 //   { type: "init", params, voter_context, fingerprint? }
-//       params: the document of Python's params_to_json (election id, n,
-//       candidates, min/max selections as hex strings); voter_context: the
-//       string the server assigned to this voter; fingerprint (optional):
-//       the server's params fingerprint, checked against the recomputed one.
-//       Starts every exponentiation that does not depend on the choice.
+//       params: the document of Python's params_to_json, format
+//       evoting/election-params/v2 (questions with their labels, bounds and
+//       blank rule) or, for an election created before v2,
+//       evoting/election-params/v1 (candidate ids and one pair of bounds);
+//       voter_context: the string the server assigned to this voter;
+//       fingerprint (optional): the server's params fingerprint, checked
+//       against the one recomputed from params. Starts every
+//       exponentiation that does not depend on the choice.
 //   { type: "encrypt", selections }
-//       selections: one 0 or 1 per candidate, in ballot order. Waits for the
-//       precomputation if it is still running, then finishes the proofs.
-//       One init serves one encrypt; send init again for another ballot.
+//       selections: one 0 or 1 per slot: question by question, one per
+//       option in ballot order, then, if the question allows blank votes,
+//       1 for a blank vote (which selects nothing else). A v1 election has
+//       one question without blank. Waits for the precomputation if it is
+//       still running, then finishes the proofs. One init serves one
+//       encrypt; send init again for another ballot.
 //
 // Messages from the worker:
 //   { type: "progress", done, total }   precomputation steps done so far
 //   { type: "ready", precomputeMs }     precomputation finished
 //   { type: "ballot", ballot, json, tracker, timings: { precomputeMs, finishMs } }
-//       ballot: the ballot document; json: its canonical JSON (send this to
-//       the server); tracker: hex SHA-256 of json, to show the voter.
-//   { type: "error", message }          anything refused or failed
+//       ballot: the ballot document (evoting/ballot/v2, one part per
+//       question, or evoting/ballot/v1 for v1 params); json: its canonical
+//       JSON (send this to the server); tracker: hex SHA-256 of json, to
+//       show the voter.
+//   { type: "error", message }          anything refused or failed; a refused
+//                                       choice names its question ("question 2: ...")
 import { createBoothHandler } from "./ballot-crypto.mjs";
 
 const handle = createBoothHandler((message) => self.postMessage(message));
