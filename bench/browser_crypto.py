@@ -55,6 +55,7 @@ FILES = {
     "/": (BENCH_DIR / "browser_harness.html", "text/html; charset=utf-8"),
     "/harness.js": (BENCH_DIR / "browser_harness.js", "text/javascript"),
     "/js/ballot-crypto.mjs": (JS_DIR / "ballot-crypto.mjs", "text/javascript"),
+    "/js/election-params.mjs": (JS_DIR / "election-params.mjs", "text/javascript"),
     "/js/ballot-worker.js": (JS_DIR / "ballot-worker.js", "text/javascript"),
 }
 
