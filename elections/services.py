@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -831,7 +831,7 @@ def public_key_fingerprint(election: Election) -> str:
 POSITION_OFFSET = 10_000
 
 
-def save_in_order(*, election: Election, items: list[Question] | list[Candidate]) -> None:
+def save_in_order(*, election: Election, items: Sequence[Question | Candidate]) -> None:
     """Save the questions of ``election``, or the options of one question, numbered 1, 2, 3...
 
     ``items`` are all the siblings that remain, in their new order (new ones

@@ -84,8 +84,8 @@ class QuestionInline(DraftOnlyInline, admin.StackedInline[Question, Election]):
     readonly_fields = ("option_list",)
 
     @admin.display(description="Options")
-    def option_list(self, obj: Question) -> str:
-        if obj.pk is None:
+    def option_list(self, obj: Question | None) -> str:
+        if obj is None or obj._state.adding:
             return "Save to add this question's options."
         names = ", ".join(option.name for option in obj.options.order_by("position"))
         link = reverse("admin:elections_question_change", args=[obj.pk])
@@ -177,7 +177,7 @@ class QuestionAdmin(admin.ModelAdmin[Question]):
         return allowed and (obj is None or obj.election.is_draft)
 
     def save_model(self, request: HttpRequest, obj: Question, form: Any, change: bool) -> None:
-        if obj.position is None:
+        if not obj.position:  # left blank: at the end
             obj.position = obj.election.questions.count() + 1
         services.require_draft(obj.election, "The questions")
         super().save_model(request, obj, form, change)

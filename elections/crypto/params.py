@@ -379,8 +379,12 @@ def params_from_dict(document: object) -> ElectionParams:
             low,
             high,
         )
-    keys = ("format", "election_id", "title", "n", "questions")
-    document = expect_object(document, keys=keys, field="params", error=ParameterError)
+    document = expect_object(
+        document,
+        keys=("format", "election_id", "title", "n", "questions"),
+        field="params",
+        error=ParameterError,
+    )
     n = parse_hex(document["n"], field="n", max_digits=n_digits, error=ParameterError)
     questions = document["questions"]
     if not isinstance(questions, list) or not 1 <= len(questions) <= MAX_QUESTIONS:

@@ -2,6 +2,7 @@
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
@@ -64,7 +65,7 @@ def make_election(db) -> Callable[..., Election]:
         min_selections: int = 1,
         max_selections: int = 1,
         allow_blank: bool = False,
-        questions: Sequence[dict] | None = None,
+        questions: Sequence[dict[str, Any]] | None = None,
         **fields,
     ) -> Election:
         election = Election.objects.create(slug=slug, title=f"Election {slug}", **fields)

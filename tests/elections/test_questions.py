@@ -7,6 +7,7 @@ The election of this file asks three questions: a chair (one of four), a motion
 import json
 from collections.abc import Sequence
 from io import StringIO
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -22,7 +23,7 @@ from elections.verify import main as verify_main
 from ..conftest import signed_in as client_for
 from .conftest import TEST_KEY_BITS, add_question
 
-THREE_QUESTIONS = [
+THREE_QUESTIONS: list[dict[str, Any]] = [
     {"title": "Chair", "options": ("Ada", "Grace", "Alan", "Edsger")},
     {"title": "Adopt the motion?", "options": ("Yes", "No"), "allow_blank": True},
     {
@@ -49,7 +50,7 @@ EXPECTED = [
 ]
 
 
-def cast_over_http(election: Election, voter: User, selections: Sequence[int]) -> dict:
+def cast_over_http(election: Election, voter: User, selections: Sequence[int]) -> dict[str, Any]:
     params = services.election_params(election)
     ballot = crypto.encrypt_ballot(params, services.voter_context(election, voter), selections)
     response = client_for(voter).post(
@@ -147,7 +148,7 @@ def test_the_tally_command_prints_a_block_per_question(
     assert text.count("Blank votes") == 2
 
 
-def ballot_document(election: Election, voter: User, selections: Sequence[int]) -> dict:
+def ballot_document(election: Election, voter: User, selections: Sequence[int]) -> dict[str, Any]:
     params = services.election_params(election)
     ballot = crypto.encrypt_ballot(params, services.voter_context(election, voter), selections)
     return json.loads(crypto.ballot_to_json(ballot, params))
@@ -161,12 +162,12 @@ def post_document(election: Election, voter: User, document: object):
     )
 
 
-def swap_count_proofs(document: dict) -> None:
+def swap_count_proofs(document: dict[str, Any]) -> None:
     first, second = document["questions"][1], document["questions"][2]
     first["count_proof"], second["count_proof"] = second["count_proof"], first["count_proof"]
 
 
-def swap_option_proofs(document: dict) -> None:
+def swap_option_proofs(document: dict[str, Any]) -> None:
     # Both are yes/no-shaped 0/1 proofs: only their labels tell them apart.
     first, second = document["questions"][0], document["questions"][1]
     first["selection_proofs"][0], second["selection_proofs"][0] = (
@@ -175,11 +176,11 @@ def swap_option_proofs(document: dict) -> None:
     )
 
 
-def drop_a_question(document: dict) -> None:
+def drop_a_question(document: dict[str, Any]) -> None:
     document["questions"].pop()
 
 
-def as_version_one(document: dict) -> None:
+def as_version_one(document: dict[str, Any]) -> None:
     question = document.pop("questions")[0]
     document.update(question, format="evoting/ballot/v1")
 
