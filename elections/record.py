@@ -9,6 +9,11 @@ record earlier, or an open one's as a partial snapshot. The public ballot
 board (``render_board``) uses the same entries without the voter pseudonyms
 and is readable from the opening on.
 
+The record's version follows the election's ballot format: an election opened
+before questions existed (ballot format v1) keeps the v1 layout, byte for byte,
+so its published record stays what it was; every other election gets v2, whose
+parameters carry every label.
+
 The exporter copies what is stored (ballots, chain hashes, the running
 tally, the closing hash, the results) without recomputing or repairing any
 of it: the verifier's job is to find out whether it holds together.
@@ -30,9 +35,11 @@ from accounts.models import Role, User
 
 from . import board, crypto, services
 from .crypto.encoding import int_to_hex
+from .crypto.params import PARAMS_FORMAT_V1
 from .models import Ballot, Election, EncryptedTally, RollMode, Status
 from .verify import (
     RECORD_FORMAT,
+    RECORD_FORMAT_V1,
     ChunkReader,
     ProgressCallback,
     Report,
@@ -62,15 +69,28 @@ class BoardEntry:
 
 @dataclass(frozen=True)
 class RecordParts:
-    """Everything of a record except its ballots, each section as JSON-ready data."""
+    """Everything of a record except its ballots, each section as JSON-ready data.
+
+    The parameters decide the record's version: v1 parameters make a v1
+    record, which has a ``candidates`` section; v2 parameters carry every
+    label, so a v2 record has none (``candidates`` is None).
+    """
 
     election: dict[str, Any]
     params: dict[str, Any]
-    candidates: list[dict[str, str]]
     voter_roll: dict[str, str]
     chain: dict[str, str | None]
     encrypted_tally: dict[str, Any]
-    results: list[dict[str, str]] | None
+    results: list[dict[str, str | None]] | None
+    candidates: list[dict[str, str]] | None = None
+
+    def __post_init__(self) -> None:
+        if (self.candidates is not None) != (self.params.get("format") == PARAMS_FORMAT_V1):
+            raise ValueError("a v1 record, and only a v1 record, has a candidates section")
+
+    @property
+    def format(self) -> str:
+        return RECORD_FORMAT_V1 if self.candidates is not None else RECORD_FORMAT
 
 
 def _dump(value: Any) -> str:
@@ -108,12 +128,15 @@ def entry_json(entry: BoardEntry, *, with_voter_context: bool = True) -> str:
 def render_record(parts: RecordParts, entries: Iterable[BoardEntry]) -> Iterator[str]:
     """Yield the record's text: the sections in their fixed order, one ballot per line.
 
+    The layout is that of ``parts.format`` (docs/election-record.md, section 2).
+
     Touches no database by itself: ``entries`` may be a lazy query.
     """
-    yield f'{{"format":{_dump(RECORD_FORMAT)},\n'
+    yield f'{{"format":{_dump(parts.format)},\n'
     yield f'"election":{_dump(parts.election)},\n'
     yield f'"params":{_dump(parts.params)},\n'
-    yield f'"candidates":{_dump(parts.candidates)},\n'
+    if parts.candidates is not None:
+        yield f'"candidates":{_dump(parts.candidates)},\n'
     yield f'"voter_roll":{_dump(parts.voter_roll)},\n'
     yield '"ballots":['
     separator = "\n"
@@ -147,20 +170,59 @@ def voter_roll_section(election: Election) -> dict[str, str]:
     }
 
 
+def _results_v1(election: Election) -> list[dict[str, str | None]]:
+    return [
+        {
+            "candidate": None if result.candidate_id is None else str(result.candidate_id),
+            "count": int_to_hex(result.count),
+            "ciphertext": result.ciphertext,
+            "proof": result.proof,
+        }
+        for result in election.results.order_by("slot")
+    ]
+
+
+def _results_v2(election: Election) -> list[dict[str, str | None]]:
+    # Each result names the question it counts by its index in the parameters.
+    index = {
+        question.pk: number for number, question in enumerate(services.ordered_questions(election))
+    }
+    return [
+        {
+            "question": None
+            if result.question_id not in index
+            else int_to_hex(index[result.question_id]),
+            "option": None if result.candidate_id is None else str(result.candidate_id),
+            "count": int_to_hex(result.count),
+            "ciphertext": result.ciphertext,
+            "proof": result.proof,
+        }
+        for result in election.results.order_by("slot")
+    ]
+
+
+def _candidates_v1(election: Election) -> list[dict[str, str]]:
+    return [
+        {
+            "id": str(candidate.id),
+            "position": int_to_hex(candidate.position),
+            "name": candidate.name,
+            "affiliation": candidate.affiliation,
+        }
+        for candidate in services.ordered_candidates(election)
+    ]
+
+
 def record_parts(election: Election, tally: EncryptedTally, ballot_count: int) -> RecordParts:
-    """Read every section but the ballots from the database."""
+    """Read every section but the ballots from the database.
+
+    The record's version follows the election's ballot format (its parameters).
+    """
     params = services.election_params(election)
+    v1 = params.version == 1
     results = None
     if election.status == Status.PUBLISHED:
-        results = [
-            {
-                "candidate": str(result.candidate_id),
-                "count": int_to_hex(result.count),
-                "ciphertext": result.ciphertext,
-                "proof": result.proof,
-            }
-            for result in election.results.order_by("candidate__position")
-        ]
+        results = _results_v1(election) if v1 else _results_v2(election)
     return RecordParts(
         election={
             "id": str(election.id),
@@ -173,15 +235,7 @@ def record_parts(election: Election, tally: EncryptedTally, ballot_count: int) -
             "ballot_count": int_to_hex(ballot_count),
         },
         params=json.loads(crypto.params_to_json(params)),
-        candidates=[
-            {
-                "id": str(candidate.id),
-                "position": int_to_hex(candidate.position),
-                "name": candidate.name,
-                "affiliation": candidate.affiliation,
-            }
-            for candidate in services.ordered_candidates(election)
-        ],
+        candidates=_candidates_v1(election) if v1 else None,
         voter_roll=voter_roll_section(election),
         chain={
             "genesis": board.genesis_hash(params.fingerprint),

@@ -47,7 +47,8 @@ MAX_OPTIONS_PER_QUESTION = 64
 MAX_SLOTS = 256
 # v1 allowed up to 256 candidates in its single question.
 MAX_CANDIDATES = 256
-MAX_PARAMS_BYTES = 1024 * 1024
+# Room for the longest labels at the limits, every code point escaped as a surrogate pair.
+MAX_PARAMS_BYTES = 2 * 1024 * 1024
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Verifier test fixtures: small keys allowed, workers stopped, the golden record."""
+"""Verifier test fixtures: small keys allowed, workers stopped, the golden records."""
 
 import json
 from collections.abc import Iterator
@@ -8,7 +8,7 @@ import pytest
 
 from elections import crypto
 from elections.crypto.keys import allow_small_keys_for_tests
-from tests.verify.golden.regenerate import GOLDEN_PATH
+from tests.verify.golden.regenerate import GOLDEN_PATH, GOLDEN_V2_PATH
 
 
 @pytest.fixture(autouse=True)
@@ -26,3 +26,8 @@ def _stop_workers() -> Iterator[None]:
 @pytest.fixture
 def golden() -> dict[str, Any]:
     return json.loads(GOLDEN_PATH.read_text(encoding="ascii"))
+
+
+@pytest.fixture
+def golden_v2() -> dict[str, Any]:
+    return json.loads(GOLDEN_V2_PATH.read_text(encoding="ascii"))

@@ -78,7 +78,7 @@ def test_a_changed_proof_with_a_recomputed_tracker_is_named(golden):
     proof = entry["ballot"]["selection_proofs"][0]
     proof["responses"][0] = int_to_hex(int(proof["responses"][0], 16) + 1)
     params = crypto.params_from_json(json.dumps(golden["params"]))
-    entry["tracker"] = crypto.ballot_tracker(crypto.parse_ballot(params, entry["ballot"]))
+    entry["tracker"] = crypto.ballot_tracker(crypto.parse_ballot(params, entry["ballot"]), params)
     report = run(golden)
     assert ("proof", 2) in failures(report)
     assert ("chain", 2) in failures(report)
@@ -116,9 +116,9 @@ def test_an_inserted_ballot_is_named(golden):
         "sequence": "3",
         "voter_context": context,
         "cast_at": "2026-03-01T09:00:03.500Z",
-        "tracker": crypto.ballot_tracker(ballot),
+        "tracker": crypto.ballot_tracker(ballot, params),
         "chain_hash": "f" * 64,
-        "ballot": crypto.ballot_to_dict(ballot),
+        "ballot": crypto.ballot_to_dict(ballot, params),
     }
     golden["ballots"].insert(2, extra)
     for number, entry in enumerate(golden["ballots"], start=1):

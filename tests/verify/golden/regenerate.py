@@ -1,7 +1,10 @@
-"""Build the golden election records: 1024-bit key, 3 candidates, all deterministic.
+"""Build the golden election records: 1024-bit key, all deterministic.
 
-``record-v1.json`` holds 5 ballots; ``record-v1-12.json`` holds 12, so that it
-pins how sequence numbers and counts of 10 and more are spelt in every hash.
+``record-v1.json`` (format v1, 3 candidates) holds 5 ballots;
+``record-v1-12.json`` holds 12, so that it pins how sequence numbers and
+counts of 10 and more are spelt in every hash. ``record-v2.json`` (format v2)
+holds 6 ballots on three questions with Unicode labels, the last question
+allowing a blank vote, which three of them cast.
 
 Every random choice comes from ``crypto.DeterministicRandom`` (the primes too),
 so running this again gives the same bytes. Regenerate after a deliberate
@@ -39,6 +42,66 @@ ELIGIBLE = 7
 CHOICES_12 = (*CHOICES, (0, 1, 0), (0, 0, 1), (0, 1, 0), (1, 0, 0), (0, 1, 0), (0, 1, 0), (0, 0, 1))
 ELIGIBLE_12 = 20
 
+GOLDEN_V2_PATH = Path(__file__).with_name("record-v2.json")
+ELECTION_ID_V2 = "6f1d3c2a-0b1e-4c55-9a7e-3d2f00000002"
+# Labels in several scripts, a character beyond U+FFFF and a line feed: every
+# escape the canonical JSON of the parameters uses. All in NFC.
+TITLE_V2 = "\u00c9lection du conseil 2026 \U0001f5f3"
+QUESTIONS_V2 = (
+    (
+        "Pr\u00e9sidence",
+        "Une seule voix.\nLe mandat dure deux ans.",
+        1,
+        1,
+        False,
+        (
+            (
+                "6f1d3c2a-0b1e-4c55-9a7e-3d2f0000002a",
+                "Zo\u00eb \u00c5ngstr\u00f6m",
+                "Parti analytique",
+            ),
+            ("6f1d3c2a-0b1e-4c55-9a7e-3d2f0000002b", "Grace Hopper", ""),
+            ("6f1d3c2a-0b1e-4c55-9a7e-3d2f0000002c", "Alan Turing", "Ind\u00e9pendant"),
+        ),
+    ),
+    (
+        "Comit\u00e9 des finances",
+        "",
+        0,
+        2,
+        False,
+        (
+            ("6f1d3c2a-0b1e-4c55-9a7e-3d2f0000002d", "Ada Lovelace", ""),
+            ("6f1d3c2a-0b1e-4c55-9a7e-3d2f0000002e", "\u00c9milie du Ch\u00e2telet", ""),
+            ("6f1d3c2a-0b1e-4c55-9a7e-3d2f0000002f", "Srinivasa Ramanujan", ""),
+            ("6f1d3c2a-0b1e-4c55-9a7e-3d2f00000030", "\u674e\u767d", "\u5510"),
+        ),
+    ),
+    (
+        "Adopter la motion\u00a0?",
+        "",
+        1,
+        1,
+        True,
+        (
+            ("6f1d3c2a-0b1e-4c55-9a7e-3d2f00000031", "Oui", ""),
+            ("6f1d3c2a-0b1e-4c55-9a7e-3d2f00000032", "Non", ""),
+        ),
+    ),
+)
+# One 0/1 per slot: question 1's three options, question 2's four, question 3's
+# two and its blank. Ballots 2, 4 and 6 vote blank on question 3; ballot 2
+# selects nothing on question 2, which allows that.
+CHOICES_V2 = (
+    (1, 0, 0, 1, 1, 0, 0, 1, 0, 0),
+    (0, 1, 0, 0, 0, 0, 0, 0, 0, 1),
+    (1, 0, 0, 0, 1, 0, 1, 0, 1, 0),
+    (0, 0, 1, 1, 0, 0, 0, 0, 0, 1),
+    (1, 0, 0, 0, 0, 1, 1, 1, 0, 0),
+    (0, 1, 0, 1, 0, 0, 1, 0, 0, 1),
+)
+ELIGIBLE_V2 = 8
+
 
 def _prime(rng: crypto.DeterministicRandom, bits: int) -> int:
     start = rng.randbelow(1 << bits) | (3 << (bits - 2)) | 1
@@ -57,6 +120,37 @@ def golden_context(index: int) -> str:
     return "vc1-" + hashlib.sha256(f"golden voter {index}".encode()).hexdigest()[:40]
 
 
+def golden_v2_context(index: int) -> str:
+    return "vc1-" + hashlib.sha256(f"golden v2 voter {index}".encode()).hexdigest()[:40]
+
+
+def golden_params(public_key: paillier.PaillierPublicKey) -> crypto.ElectionParams:
+    """The v1 golden election: three candidate identifiers, one to choose."""
+    return crypto.single_question_params(
+        ELECTION_ID, public_key, tuple(candidate_id for candidate_id, _, _ in CANDIDATES)
+    )
+
+
+def golden_v2_params(public_key: paillier.PaillierPublicKey) -> crypto.ElectionParams:
+    """The v2 golden election: three questions, the last one allowing a blank vote."""
+    return crypto.ElectionParams(
+        election_id=ELECTION_ID_V2,
+        public_key=public_key,
+        questions=tuple(
+            crypto.QuestionParams(
+                options=tuple(crypto.OptionParams(*option) for option in options),
+                min_selections=low,
+                max_selections=high,
+                blank=blank,
+                title=title,
+                description=description,
+            )
+            for title, description, low, high, blank, options in QUESTIONS_V2
+        ),
+        title=TITLE_V2,
+    )
+
+
 def build_golden_record() -> str:
     """Return the golden record's text (the caller allows small keys)."""
     return build_record(golden_keypair(), CHOICES, eligible=ELIGIBLE)
@@ -67,6 +161,11 @@ def build_golden_record_12() -> str:
     return build_record(golden_keypair(), CHOICES_12, eligible=ELIGIBLE_12)
 
 
+def build_golden_record_v2() -> str:
+    """Return the v2 golden record's text (the caller allows small keys)."""
+    return build_record_v2(golden_keypair(), CHOICES_V2, eligible=ELIGIBLE_V2)
+
+
 def build_record(
     keypair: tuple[paillier.PaillierPublicKey, paillier.PaillierPrivateKey],
     choices: Sequence[Sequence[int]],
@@ -74,61 +173,21 @@ def build_record(
     eligible: int,
     contexts: Sequence[str] | None = None,
 ) -> str:
-    """Return an honest, published record of ``choices`` (one ballot each) under ``keypair``.
+    """Return an honest, published v1 record of ``choices`` (one ballot each) under ``keypair``.
 
     ``contexts`` gives the ballots' voter contexts (default: the golden pseudonyms).
     """
-    # Imported here so that the module can be loaded before Django is set up.
-    from elections.record import BoardEntry, RecordParts, render_record
-
-    public_key, private_key = keypair
-    params = crypto.ElectionParams(
-        election_id=ELECTION_ID,
-        public_key=public_key,
-        candidates=tuple(candidate_id for candidate_id, _, _ in CANDIDATES),
-    )
-    head = board.genesis_hash(params.fingerprint)
-    entries = []
-    ballots = []
-    for sequence, choice in enumerate(choices, start=1):
-        context = golden_context(sequence) if contexts is None else contexts[sequence - 1]
-        rng = crypto.DeterministicRandom(f"golden ballot {sequence}".encode())
-        ballot = crypto.encrypt_ballot(params, context, list(choice), rng=rng)
-        ballots.append(ballot)
-        tracker = crypto.ballot_tracker(ballot)
-        cast_at = (
-            f"2026-03-01T09:{sequence // 60 % 60:02d}:{sequence % 60:02d}.{sequence % 1000:03d}Z"
-        )
-        head = board.ballot_hash(head, sequence, context, cast_at, tracker)
-        entries.append(
-            BoardEntry(sequence, context, cast_at, tracker, head, crypto.ballot_to_json(ballot))
-        )
-    totals = crypto.aggregate_ballots(params, ballots)
-    results = []
-    for (candidate_id, _, _), total in zip(CANDIDATES, totals, strict=True):
-        count, proof = crypto.decrypt_with_proof(private_key, total)
-        results.append(
-            {
-                "candidate": candidate_id,
-                "count": int_to_hex(count),
-                "ciphertext": int_to_hex(total),
-                "proof": int_to_hex(proof),
-            }
-        )
-    parts = RecordParts(
-        election={
-            "id": ELECTION_ID,
-            "slug": "golden-2026",
-            "title": "Golden record election",
-            "status": "published",
-            "opened_at": "2026-03-01T08:00:00.000Z",
-            "closed_at": "2026-03-01T18:00:00.000Z",
-            "published_at": "2026-03-01T18:05:00.000Z",
-            "ballot_count": int_to_hex(len(entries)),
-        },
-        params=crypto.encoding.load_json(
-            crypto.params_to_json(params), max_bytes=65536, error=crypto.ParameterError
-        ),
+    params = golden_params(keypair[0])
+    if contexts is None:
+        contexts = [golden_context(i) for i in range(1, len(choices) + 1)]
+    return _render(
+        params,
+        keypair[1],
+        choices,
+        contexts,
+        election={"id": ELECTION_ID, "slug": "golden-2026", "title": "Golden record election"},
+        roll=[golden_context(i) for i in range(1, eligible + 1)],
+        seed="golden ballot",
         candidates=[
             {
                 "id": candidate_id,
@@ -138,10 +197,101 @@ def build_record(
             }
             for position, (candidate_id, name, party) in enumerate(CANDIDATES, start=1)
         ],
+    )
+
+
+def build_record_v2(
+    keypair: tuple[paillier.PaillierPublicKey, paillier.PaillierPrivateKey],
+    choices: Sequence[Sequence[int]],
+    *,
+    eligible: int,
+) -> str:
+    """Return an honest, published v2 record of ``choices`` (one 0/1 per slot, per ballot)."""
+    params = golden_v2_params(keypair[0])
+    return _render(
+        params,
+        keypair[1],
+        choices,
+        [golden_v2_context(i) for i in range(1, len(choices) + 1)],
+        election={"id": ELECTION_ID_V2, "slug": "golden-v2-2026", "title": TITLE_V2},
+        roll=[golden_v2_context(i) for i in range(1, eligible + 1)],
+        seed="golden v2 ballot",
+        candidates=None,
+    )
+
+
+def _result_identity(params: crypto.ElectionParams, slot: int) -> dict[str, str | None]:
+    if params.version == 1:
+        return {"candidate": params.option_ids[slot]}
+    for number, (start, question) in enumerate(zip(params.offsets, params.questions, strict=True)):
+        if start <= slot < start + question.width:
+            options = question.options
+            option = options[slot - start].id if slot - start < len(options) else None
+            return {"question": int_to_hex(number), "option": option}
+    raise IndexError(slot)
+
+
+def _render(
+    params: crypto.ElectionParams,
+    private_key: paillier.PaillierPrivateKey,
+    choices: Sequence[Sequence[int]],
+    contexts: Sequence[str],
+    *,
+    election: dict[str, str],
+    roll: Sequence[str],
+    seed: str,
+    candidates: list[dict[str, str]] | None,
+) -> str:
+    # Imported here so that the module can be loaded before Django is set up.
+    from elections.record import BoardEntry, RecordParts, render_record
+
+    head = board.genesis_hash(params.fingerprint)
+    entries = []
+    ballots = []
+    for sequence, choice in enumerate(choices, start=1):
+        context = contexts[sequence - 1]
+        rng = crypto.DeterministicRandom(f"{seed} {sequence}".encode())
+        ballot = crypto.encrypt_ballot(params, context, list(choice), rng=rng)
+        ballots.append(ballot)
+        tracker = crypto.ballot_tracker(ballot, params)
+        cast_at = (
+            f"2026-03-01T09:{sequence // 60 % 60:02d}:{sequence % 60:02d}.{sequence % 1000:03d}Z"
+        )
+        head = board.ballot_hash(head, sequence, context, cast_at, tracker)
+        entries.append(
+            BoardEntry(
+                sequence, context, cast_at, tracker, head, crypto.ballot_to_json(ballot, params)
+            )
+        )
+    totals = crypto.aggregate_ballots(params, ballots)
+    results: list[dict[str, str | None]] = []
+    for slot, total in enumerate(totals):
+        count, proof = crypto.decrypt_with_proof(private_key, total)
+        results.append(
+            {
+                **_result_identity(params, slot),
+                "count": int_to_hex(count),
+                "ciphertext": int_to_hex(total),
+                "proof": int_to_hex(proof),
+            }
+        )
+    parts = RecordParts(
+        election={
+            **election,
+            "status": "published",
+            "opened_at": "2026-03-01T08:00:00.000Z",
+            "closed_at": "2026-03-01T18:00:00.000Z",
+            "published_at": "2026-03-01T18:05:00.000Z",
+            "ballot_count": int_to_hex(len(entries)),
+        },
+        params=crypto.encoding.load_json(
+            crypto.params_to_json(params), max_bytes=1 << 20, error=crypto.ParameterError
+        ),
+        candidates=candidates,
         voter_roll={
             "mode": "all",
-            "eligible": int_to_hex(eligible),
-            "commitment": voter_roll_commitment(golden_context(i) for i in range(1, eligible + 1)),
+            "eligible": int_to_hex(len(roll)),
+            "commitment": voter_roll_commitment(roll),
         },
         chain={
             "genesis": board.genesis_hash(params.fingerprint),
@@ -166,6 +316,7 @@ def main() -> int:
         for path, build in (
             (GOLDEN_PATH, build_golden_record),
             (GOLDEN_12_PATH, build_golden_record_12),
+            (GOLDEN_V2_PATH, build_golden_record_v2),
         ):
             text = build()
             path.write_text(text, encoding="ascii")

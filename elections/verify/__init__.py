@@ -1,0 +1,52 @@
+"""Independent verifier of a public election record (``docs/election-record.md``).
+
+Usage::
+
+    python -m elections.verify record.json [--workers N] [--quiet] [--json]
+
+It needs no Django settings and no database: it imports only the Django-free
+``elections.crypto`` and ``elections.board``, so anyone can run it on a
+downloaded record, and the site runs the same code before it decrypts
+(``record.verify_board``). It reads both record versions: the value of the
+first key, ``format``, selects the layout (``layout``). The file is streamed
+with ijson (``reading``); memory holds counters, the running product of the
+ballots, the sets of trackers and voter contexts and one batch of ballots,
+whatever the number of ballots. Proofs are checked with the batch verifier
+over a process pool (``ballots``); a ballot the batch rejects is checked again
+strictly so the report names the failing proof. ``checks`` and ``results``
+hold the checks themselves, ``report`` what they found, ``cli`` the command.
+
+Every failure is collected (up to ``MAX_LISTED_FAILURES`` are listed) with the
+check that failed and the ballot it concerns. Exit status: 0 when every check
+holds, 1 when any check fails, 2 when the file is unreadable, malformed or
+truncated (not JSON, a missing or misplaced top-level key, an unknown format tag).
+"""
+
+from .checks import ProgressCallback, RecordChecker
+from .cli import ProgressPrinter, main
+from .layout import RECORD_FORMAT, RECORD_FORMAT_V1, voter_roll_commitment
+from .reading import MAX_DEPTH, MAX_TEXT, ByteSource, ChunkReader, MalformedRecord, StrictReader
+from .report import MAX_LISTED_FAILURES, Failure, OptionResult, QuestionResult, Report
+from .verifier import verify_record
+
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_LISTED_FAILURES",
+    "MAX_TEXT",
+    "RECORD_FORMAT",
+    "RECORD_FORMAT_V1",
+    "ByteSource",
+    "ChunkReader",
+    "Failure",
+    "MalformedRecord",
+    "OptionResult",
+    "ProgressCallback",
+    "ProgressPrinter",
+    "QuestionResult",
+    "RecordChecker",
+    "Report",
+    "StrictReader",
+    "main",
+    "verify_record",
+    "voter_roll_commitment",
+]

@@ -1,0 +1,99 @@
+"""The record's versions: each one's format tag, sections in order and keys.
+
+The value of the record's first key, ``format``, selects the layout the rest
+of the file is read with. ``evoting/election-record/v2`` is written for
+elections of ballot format v2; ``evoting/election-record/v1`` for elections
+opened before it, whose records must keep verifying as they were published.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from elections.crypto.encoding import transcript_digest
+
+RECORD_FORMAT = "evoting/election-record/v2"
+RECORD_FORMAT_V1 = "evoting/election-record/v1"
+VOTER_ROLL_TAG = "evoting/record/v1/voter-roll"
+
+ELECTION_KEYS = (
+    "id",
+    "slug",
+    "title",
+    "status",
+    "opened_at",
+    "closed_at",
+    "published_at",
+    "ballot_count",
+)
+CANDIDATE_KEYS = ("id", "position", "name", "affiliation")
+VOTER_ROLL_KEYS = ("mode", "eligible", "commitment")
+ENTRY_KEYS = ("sequence", "voter_context", "cast_at", "tracker", "chain_hash", "ballot")
+CHAIN_KEYS = ("genesis", "head", "closing")
+TALLY_KEYS = ("ciphertexts", "ballot_count")
+STATUSES = ("open", "closed", "published")
+ROLL_MODES = ("all", "explicit")
+
+
+@dataclass(frozen=True)
+class Layout:
+    """One version of the record format.
+
+    ``sections`` are the top-level keys in their fixed order; ``params_version``
+    is the only parameters format the record may hold; ``result_keys`` are the
+    keys of each item of ``results``; ``slot_noun`` names what a ciphertext of
+    the tally counts, in messages.
+    """
+
+    format: str
+    params_version: int
+    sections: tuple[str, ...]
+    result_keys: tuple[str, ...]
+    slot_noun: str
+
+
+LAYOUT_V2 = Layout(
+    format=RECORD_FORMAT,
+    params_version=2,
+    sections=(
+        "format",
+        "election",
+        "params",
+        "voter_roll",
+        "ballots",
+        "chain",
+        "encrypted_tally",
+        "results",
+    ),
+    result_keys=("question", "option", "count", "ciphertext", "proof"),
+    slot_noun="slots",
+)
+LAYOUT_V1 = Layout(
+    format=RECORD_FORMAT_V1,
+    params_version=1,
+    sections=(
+        "format",
+        "election",
+        "params",
+        "candidates",
+        "voter_roll",
+        "ballots",
+        "chain",
+        "encrypted_tally",
+        "results",
+    ),
+    result_keys=("candidate", "count", "ciphertext", "proof"),
+    slot_noun="candidates",
+)
+LAYOUTS = {layout.format: layout for layout in (LAYOUT_V2, LAYOUT_V1)}
+
+
+def voter_roll_commitment(voter_contexts: Iterable[str]) -> str:
+    """Commit to the eligible voters' pseudonyms: hex SHA-256 in transcript framing.
+
+    The items hashed are the tag, the number of pseudonyms in hex and the
+    pseudonyms sorted in ascending ASCII order. The same in both versions.
+    """
+    ordered = sorted(voter_contexts)
+    return transcript_digest([VOTER_ROLL_TAG, format(len(ordered), "x"), *ordered]).hex()

@@ -1,0 +1,113 @@
+"""The published results: one decryption per slot, each for the slot it claims to be.
+
+A slot is an option of a question, or a question's blank votes (v2, when the
+question allows them). Every result must name its slot (v1: the candidate id;
+v2: the question's index and the option id, ``null`` for the blank), decrypt
+the encrypted tally's ciphertext of that slot with a valid proof, and the
+counts of each question must be possible for the number of ballots
+(``crypto.impossible_counts``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from elections import crypto
+from elections.crypto.encoding import hex_len, int_to_hex
+
+from . import reading
+from .layout import Layout
+from .report import OptionResult, QuestionResult, Report
+
+
+def slot_owner(params: crypto.ElectionParams, slot: int) -> tuple[int, crypto.OptionParams | None]:
+    """The question index of ``slot`` and its option, or None for the question's blank."""
+    for index, (start, question) in enumerate(zip(params.offsets, params.questions, strict=True)):
+        if start <= slot < start + question.width:
+            offset = slot - start
+            return index, question.options[offset] if offset < len(question.options) else None
+    raise IndexError(slot)
+
+
+def slot_title(params: crypto.ElectionParams, slot: int) -> str:
+    """A slot as messages name it: ``candidate <id>`` (v1), ``question 1, option 2`` (v2)."""
+    if params.version == 1:
+        return f"candidate {params.option_ids[slot]}"
+    return params.slot_name(slot)
+
+
+def option_names(params: crypto.ElectionParams) -> list[str]:
+    """Each option's name, or its id where the parameters carry no name (v1)."""
+    return [
+        option.name or option.id for question in params.questions for option in question.options
+    ]
+
+
+def question_results(
+    params: crypto.ElectionParams, names: list[str], counts: list[int]
+) -> list[QuestionResult]:
+    """Group per-slot counts by question, options named by ``names`` (one per option)."""
+    grouped = []
+    option_index = 0
+    for question, start in zip(params.questions, params.offsets, strict=True):
+        options = []
+        for offset, option in enumerate(question.options):
+            name = names[option_index] if option_index < len(names) else option.id
+            options.append(OptionResult(option.id, name, counts[start + offset]))
+            option_index += 1
+        blank = counts[start + len(question.options)] if question.blank else None
+        grouped.append(QuestionResult(question.title, tuple(options), blank))
+    return grouped
+
+
+class ResultChecker:
+    """Checks a published election's ``results`` array against the encrypted tally."""
+
+    def __init__(
+        self, report: Report, layout: Layout, params: crypto.ElectionParams, tally: list[int]
+    ) -> None:
+        self.report = report
+        self.layout = layout
+        self.params = params
+        self.tally = tally
+
+    def check(
+        self, value: list[Any], names: list[str], ballots: int
+    ) -> list[QuestionResult] | None:
+        """Check every result; return the counts per question (None if there are too few)."""
+        if len(value) != self.params.slot_count:
+            self.report.fail("results", f"expected {self.params.slot_count} results")
+            return None
+        counts = []
+        for slot, item in enumerate(value):
+            entry = reading.expect_object(item, self.layout.result_keys, f"result {slot}")
+            counts.append(self._check_result(slot, entry))
+        if all(count >= 0 for count in counts):  # a refused decryption is already reported
+            for problem in crypto.impossible_counts(self.params, counts, ballots):
+                self.report.fail("results", problem)
+        return question_results(self.params, names, counts)
+
+    def _identity(self, slot: int) -> dict[str, str | None]:
+        if self.params.version == 1:
+            return {"candidate": self.params.option_ids[slot]}
+        question, option = slot_owner(self.params, slot)
+        return {"question": int_to_hex(question), "option": None if option is None else option.id}
+
+    def _check_result(self, slot: int, entry: dict[str, Any]) -> int:
+        params = self.params
+        title = slot_title(params, slot)
+        if any(entry[key] != expected for key, expected in self._identity(slot).items()):
+            self.report.fail("results", f"result {slot} is not for {title}")
+        try:
+            count = reading.big(entry["count"], hex_len(params.n), "count")
+            ciphertext = reading.big(entry["ciphertext"], hex_len(params.n_square), "ciphertext")
+            r = reading.big(entry["proof"], hex_len(params.n), "proof")
+            crypto.verify_decryption(params.public_key, ciphertext, count, r)
+        except crypto.CryptoError as error:
+            self.report.fail("decryption", f"{title}: {error}")
+            return -1
+        if slot < len(self.tally) and ciphertext != self.tally[slot]:
+            self.report.fail(
+                "results", f"{title}: the decrypted ciphertext is not the encrypted tally"
+            )
+        return count
