@@ -1,8 +1,11 @@
 """Shared by the election commands: finding an election, reading secrets from files or prompts."""
 
 import getpass
+import os
+import tempfile
 import warnings
 from pathlib import Path
+from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
@@ -80,3 +83,31 @@ def read_key_file(path: str) -> bytes:
     if len(data) > MAX_KEY_FILE_BYTES:
         raise CommandError("The key file is too large to be a key file.")
     return data
+
+
+def write_atomically(path: Path, chunks: Any) -> int:
+    """Write the chunks to a temporary file beside ``path``, then rename it into place.
+
+    A failure half-way leaves no truncated file under the final name.
+    """
+    directory = path.parent if str(path.parent) else Path(".")
+    try:
+        descriptor, temporary = tempfile.mkstemp(
+            dir=directory, prefix=f".{path.name}.", suffix=".part"
+        )
+    except OSError as error:
+        raise CommandError(f"Cannot write in {directory}: {error.strerror}.") from None
+    written = 0
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            for chunk in chunks:
+                written += handle.write(chunk)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except OSError as error:
+        os.unlink(temporary)
+        raise CommandError(f"Cannot write {path}: {error.strerror}.") from None
+    except BaseException:
+        os.unlink(temporary)
+        raise
+    return written

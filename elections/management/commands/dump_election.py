@@ -7,8 +7,7 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from elections import definitions
 
-from ._common import get_election
-from .export_record import write_atomically
+from ._common import get_election, write_atomically
 
 
 class Command(BaseCommand):

@@ -1,7 +1,5 @@
 """Write an election's public record (docs/election-record.md) to a file, streamed."""
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from elections import record, services
 from elections.models import Status
 
-from ._common import get_election
+from ._common import get_election, write_atomically
 
 
 class Command(BaseCommand):
@@ -42,31 +40,3 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Wrote the record of {election.slug!r} to {options['out']} ({count:,} bytes)."
         )
-
-
-def write_atomically(path: Path, chunks: Any) -> int:
-    """Write the chunks to a temporary file beside ``path``, then rename it into place.
-
-    A failure half-way leaves no truncated record under the final name.
-    """
-    directory = path.parent if str(path.parent) else Path(".")
-    try:
-        descriptor, temporary = tempfile.mkstemp(
-            dir=directory, prefix=f".{path.name}.", suffix=".part"
-        )
-    except OSError as error:
-        raise CommandError(f"Cannot write in {directory}: {error.strerror}.") from None
-    written = 0
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            for chunk in chunks:
-                written += handle.write(chunk)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except OSError as error:
-        os.unlink(temporary)
-        raise CommandError(f"Cannot write {path}: {error.strerror}.") from None
-    except BaseException:
-        os.unlink(temporary)
-        raise
-    return written
