@@ -7,7 +7,7 @@ Usage::
 Before any decryption ``services.decrypt_tally`` runs ``record.verify_board``:
 the election record streamed out of the database into ``verify.verify_record``.
 For each size this makes a temporary SQLite database holding one closed
-election (5 candidates, one choice) whose ballots are valid synthetic ballots
+election (format v2, one question: 1 of 5 candidates) whose ballots are valid synthetic ballots
 made by ``bench/verify.py``'s generator for that election's own parameters,
 each bound to the voter context of the voter account it is stored under, with
 the hash chain, trackers, running tally and closing hash a real election would
@@ -58,7 +58,14 @@ from accounts.models import Role, User  # noqa: E402
 from bench.verify import CANDIDATES, POOL, ROOT, _init_worker, make_ballot  # noqa: E402
 from elections import board, crypto, record, services  # noqa: E402
 from elections.crypto.encoding import int_to_hex  # noqa: E402
-from elections.models import Ballot, Candidate, Election, EncryptedTally, Status  # noqa: E402
+from elections.models import (  # noqa: E402
+    Ballot,
+    Candidate,
+    Election,
+    EncryptedTally,
+    Question,
+    Status,
+)
 from elections.verify import ProgressPrinter, Report  # noqa: E402
 from tests.elections.livesite import migrate, site_env  # noqa: E402
 
@@ -110,8 +117,11 @@ def make_election(size: int, bits: int, generators: int) -> Election:
         title=f"Pre-decryption check, {size:,} ballots",
         public_key=crypto.public_key_to_json(public_key),
     )
+    question = Question.objects.create(election=election, position=1, title="Chair")
     Candidate.objects.bulk_create(
-        Candidate(election=election, position=position, name=f"Candidate {position}")
+        Candidate(
+            election=election, question=question, position=position, name=f"Candidate {position}"
+        )
         for position in range(1, CANDIDATES + 1)
     )
     # Status and times as an election that has opened and closed; the parameters
@@ -119,8 +129,9 @@ def make_election(size: int, bits: int, generators: int) -> Election:
     Election.objects.filter(pk=election.pk).update(status=Status.OPEN, opened_at=opened_at)
     election.refresh_from_db()
     params = services.election_params(election)
-    assert len(params.candidates) == CANDIDATES
-    assert (params.min_selections, params.max_selections) == (1, 1)
+    (shape,) = params.questions
+    assert params.version == 2 and params.slot_count == len(shape.options) == CANDIDATES
+    assert (shape.min_selections, shape.max_selections, shape.blank) == (1, 1, False)
 
     unusable = make_password(None)  # nobody signs in
     voters = [
@@ -145,7 +156,7 @@ def make_election(size: int, bits: int, generators: int) -> Election:
     sample = make_ballot((0, contexts[0]))
     crypto.verify_ballot(params, contexts[0], crypto.parse_ballot(params, sample[0]))
 
-    products = [gmpy2.mpz(1)] * CANDIDATES
+    products = [gmpy2.mpz(1)] * params.slot_count
     head = board.genesis_hash(params.fingerprint)
     pending: list[Ballot] = []
     pool = get_context("fork").Pool(generators, _init_worker, (params, bases, powers))
@@ -256,7 +267,7 @@ def main() -> int:
         for size in options.ballots:
             rows.append((size, *measure(size, options.bits, options.workers, Path(folder))))
     print(
-        f"\n{options.bits}-bit key, {CANDIDATES} candidates, {options.workers} workers, "
+        f"\n{options.bits}-bit key, 1 of {CANDIDATES} candidates, {options.workers} workers, "
         f"{os.cpu_count()} cores; both reports ok"
     )
     print(

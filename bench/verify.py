@@ -4,21 +4,25 @@ Usage::
 
     .venv/bin/python bench/verify.py [--ballots 10000 100000] [--workers 2] [--bits 3072]
 
-For each size it writes a published record (5 candidates, one choice, valid
-proofs, distinct trackers, a real decryption) to ``var/bench/``, runs
-``python -m elections.verify`` on it as a child process and reports wall
-time, CPU time per ballot (the child and its worker processes), peak RSS
-(``wait4``'s rusage: the largest of those processes) and the CPU per ballot
-as a multiple of one x^n mod n^2 measured in the same run.
+For each size it writes a published record of format v2 (one question, 1 of
+5 candidates, valid proofs, distinct trackers, a real decryption) to
+``var/bench/``, runs ``python -m elections.verify`` on it as a child process
+and reports wall time, CPU time per ballot (the child and its worker
+processes), peak RSS (``wait4``'s rusage: the largest of those processes) and
+the CPU per ballot as a multiple of one x^n mod n^2 measured in the same run.
 
 Making 100,000 honestly random ballots would cost ~16 exponentiations by n
 each. Every exponentiation by n here is replaced by products of a pool of
 precomputed b_j^n: if r = prod b_j then r^n = prod b_j^n (mod n^2), and a
-response z = rho * r^e (mod n) satisfies z^n = rho^n * (r^n)^e. The simulated
-branch of each 0/1 proof uses the same shape, z = sigma * r^e with commitment
-sigma^n * g^(-(m - v) * e), which satisfies the branch equation for the
-false value v too. So a ballot costs eleven 128-bit exponentiations modulo n
-and its proofs are as valid, and its challenges as random, as real ones.
+response z = rho * r^e (mod n) satisfies z^n = rho^n * (r^n)^e. Each
+simulated branch of an OR proof uses the same shape, z = sigma * r^e with
+commitment sigma^n * g^(-(m - v) * e), which satisfies the branch equation
+for the false value v too. So a ballot costs one 128-bit exponentiation
+modulo n per proof branch (two per slot, one per allowed count), and its
+proofs are as valid, and its challenges as random, as real ones.
+``make_ballot`` serves any parameters whose questions allow one choice (or
+a blank vote), of either format: ``bench.tally_check`` uses it for the
+election it stores.
 """
 
 from __future__ import annotations
@@ -57,6 +61,7 @@ from elections.crypto.proofs import (  # noqa: E402
     canonical_response,
     g_power,
     proof_challenge,
+    question_labels,
     selection_label,
     statement_digest,
 )
@@ -88,60 +93,93 @@ def _pick(rng: random.Random) -> tuple[int, int]:
     return int(x), int(x_n)
 
 
-def _selection_proof(rng: random.Random, statement: str, index: int, m: int, r: int) -> OrProof:
+def _params() -> crypto.ElectionParams:
     params = _state["params"]
     assert isinstance(params, crypto.ElectionParams)
+    return params
+
+
+def _or_proof(
+    rng: random.Random, digest: str, label: str, values: tuple[int, ...], truth: int, r: int
+) -> OrProof:
+    """An OR proof that a ciphertext with randomness ``r`` encrypts ``values[truth]``."""
+    params = _params()
     n, n_square = params.n, params.n_square
+    value = values[truth]
     rho, rho_n = _pick(rng)
-    sigma, sigma_n = _pick(rng)
-    fake = 1 - m
-    e_fake = rng.randrange(CHALLENGE_MODULUS)
-    commitments = [0, 0]
-    commitments[m] = rho_n
-    commitments[fake] = sigma_n * g_power(-(m - fake) * e_fake, n, n_square) % n_square
-    challenge = proof_challenge(statement, selection_label(index), SELECTION_VALUES, commitments)
-    challenges = [0, 0]
-    challenges[fake] = e_fake
-    challenges[m] = (challenge - e_fake) % CHALLENGE_MODULUS
-    responses = [0, 0]
-    responses[m] = canonical_response(int(rho * gmpy2.powmod(r, challenges[m], n)), n)
-    responses[fake] = canonical_response(int(sigma * gmpy2.powmod(r, e_fake, n)), n)
+    commitments, challenges, responses = [rho_n] * len(values), [0] * len(values), [0] * len(values)
+    for j, other in enumerate(values):
+        if j == truth:
+            continue
+        sigma, sigma_n = _pick(rng)
+        e = rng.randrange(CHALLENGE_MODULUS)
+        commitments[j] = sigma_n * g_power(-(value - other) * e, n, n_square) % n_square
+        challenges[j] = e
+        responses[j] = canonical_response(int(sigma * gmpy2.powmod(r, e, n)), n)
+    challenge = proof_challenge(digest, label, values, commitments, params.version)
+    challenges[truth] = (challenge - sum(challenges)) % CHALLENGE_MODULUS
+    responses[truth] = canonical_response(int(rho * gmpy2.powmod(r, challenges[truth], n)), n)
     return OrProof(tuple(commitments), tuple(challenges), tuple(responses))
 
 
+def _labels(params: crypto.ElectionParams, index: int) -> tuple[list[str], str]:
+    question = params.questions[index]
+    if params.version == 1:
+        return [selection_label(i) for i in range(question.width)], COUNT_LABEL
+    return question_labels(index, len(question.options), question.blank)
+
+
 def make_ballot(task: tuple[int, str]) -> tuple[str, str, list[int]]:
-    """Return (canonical JSON, tracker, ciphertexts) of a valid ballot for voter context."""
+    """Return (canonical JSON, tracker, ciphertexts) of a valid ballot for voter context.
+
+    Ballot ``number`` chooses, in each question, the slot ``number`` modulo
+    the question's width: one option, or the blank vote.
+    """
     number, context = task
-    params = _state["params"]
-    assert isinstance(params, crypto.ElectionParams)
+    params = _params()
     n, n_square = params.n, params.n_square
     rng = random.Random(number)
-    choice = number % CANDIDATES
-    randomness = [_pick(rng) for _ in range(CANDIDATES)]
+    choice = [int(j == number % q.width) for q in params.questions for j in range(q.width)]
+    randomness = [_pick(rng) for _ in choice]
     ciphertexts = tuple(
-        (1 + int(i == choice) * n) * r_n % n_square for i, (_, r_n) in enumerate(randomness)
+        (1 + m * n) * r_n % n_square for m, (_, r_n) in zip(choice, randomness, strict=True)
     )
-    statement = statement_digest(params.fingerprint, context, ciphertexts)
-    proofs = tuple(
-        _selection_proof(rng, statement, i, int(i == choice), r)
-        for i, (r, _) in enumerate(randomness)
+    digest = statement_digest(params.fingerprint, context, ciphertexts, params.version)
+    proofs: list[OrProof] = []
+    counts: list[OrProof] = []
+    for index, (question, start) in enumerate(zip(params.questions, params.offsets, strict=True)):
+        labels, count_label = _labels(params, index)
+        options = len(question.options)
+        total, total_r = 0, 1
+        for slot, label in enumerate(labels, start=start):
+            m, r = choice[slot], randomness[slot][0]
+            proofs.append(_or_proof(rng, digest, label, SELECTION_VALUES, m, r))
+            weight = 1 if slot - start < options else question.blank_weight
+            total += weight * m
+            total_r = total_r * pow(r, weight, n) % n
+        values = question.count_values
+        counts.append(_or_proof(rng, digest, count_label, values, values.index(total), total_r))
+    ballot = crypto.Ballot(ciphertexts, tuple(proofs), tuple(counts))
+    return (
+        crypto.ballot_to_json(ballot, params),
+        crypto.ballot_tracker(ballot, params),
+        list(ciphertexts),
     )
-    total_r = 1
-    for r, _ in randomness:
-        total_r = total_r * r % n
-    rho, rho_n = _pick(rng)
-    challenge = proof_challenge(statement, COUNT_LABEL, params.count_values, [rho_n])
-    response = canonical_response(int(rho * gmpy2.powmod(total_r, challenge, n)), n)
-    ballot = crypto.Ballot(ciphertexts, proofs, OrProof((rho_n,), (challenge,), (response,)))
-    return crypto.ballot_to_json(ballot), crypto.ballot_tracker(ballot), list(ciphertexts)
 
 
 def generate(size: int, bits: int, path: Path) -> None:
     """Write a published record of ``size`` ballots to ``path``."""
     started = time.monotonic()
     public_key, private_key = crypto.generate_keypair(bits)
-    candidates = tuple(str(uuid.uuid4()) for _ in range(CANDIDATES))
-    params = crypto.ElectionParams(str(uuid.uuid4()), public_key, candidates)
+    options = tuple(
+        crypto.OptionParams(str(uuid.uuid4()), f"Candidate {i}") for i in range(1, CANDIDATES + 1)
+    )
+    params = crypto.ElectionParams(
+        str(uuid.uuid4()),
+        public_key,
+        (crypto.QuestionParams(options, title="Chair"),),
+        f"Benchmark election, {size:,} ballots",
+    )
     n, n_square = params.n, params.n_square
     seed = random.Random(size)
     bases = [seed.randrange(2, n - 1) for _ in range(POOL)]
@@ -150,7 +188,7 @@ def generate(size: int, bits: int, path: Path) -> None:
     _init_worker(params, bases, powers)
     sample = make_ballot((0, "vc1-sample"))
     crypto.verify_ballot(params, "vc1-sample", crypto.parse_ballot(params, sample[0]))
-    products = [gmpy2.mpz(1)] * CANDIDATES
+    products = [gmpy2.mpz(1)] * params.slot_count
     head = board.genesis_hash(params.fingerprint)
     with tempfile.TemporaryFile("w+", dir=OUT_DIR) as board_file:
         pool = get_context("fork").Pool(2, _init_worker, (params, bases, powers))
@@ -171,12 +209,13 @@ def generate(size: int, bits: int, path: Path) -> None:
         print()
         board_file.seek(0)
         totals = [int(total) for total in products]
-        results = []
-        for candidate, total in zip(candidates, totals, strict=True):
+        results: list[dict[str, str | None]] = []
+        for option, total in zip(options, totals, strict=True):
             count, proof = crypto.decrypt_with_proof(private_key, total)
             results.append(
                 {
-                    "candidate": candidate,
+                    "question": "0",
+                    "option": option.id,
                     "count": int_to_hex(count),
                     "ciphertext": int_to_hex(total),
                     "proof": int_to_hex(proof),
@@ -186,7 +225,7 @@ def generate(size: int, bits: int, path: Path) -> None:
             election={
                 "id": params.election_id,
                 "slug": f"bench-{size}",
-                "title": f"Benchmark election, {size:,} ballots",
+                "title": params.title,
                 "status": "published",
                 "opened_at": "2026-03-01T08:00:00.000Z",
                 "closed_at": "2026-03-31T18:00:00.000Z",
@@ -194,10 +233,6 @@ def generate(size: int, bits: int, path: Path) -> None:
                 "ballot_count": int_to_hex(size),
             },
             params=json.loads(crypto.params_to_json(params)),
-            candidates=[
-                {"id": c, "position": int_to_hex(i), "name": f"Candidate {i}", "affiliation": ""}
-                for i, c in enumerate(candidates, start=1)
-            ],
             voter_roll={
                 "mode": "all",
                 "eligible": int_to_hex(size),

@@ -20,7 +20,6 @@ from phe import paillier
 from elections.crypto import (
     DeterministicRandom,
     ElectionParams,
-    params_from_dict,
     aggregate_ballots,
     allow_small_keys_for_tests,
     ballot_to_dict,
@@ -28,6 +27,7 @@ from elections.crypto import (
     ballot_tracker,
     decrypt_with_proof,
     encrypt_ballot,
+    params_from_dict,
     params_to_json,
     single_question_params,
 )

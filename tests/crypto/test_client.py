@@ -1,4 +1,4 @@
-"""Ballot creation: randomness sources, precomputation and choice validation."""
+"""Ballot creation: randomness sources, precomputation and choice validation, both formats."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ from elections.crypto import (
     verify_ballot,
 )
 
+from .conftest import sample_choice
+
 
 def test_deterministic_random_is_reproducible_and_in_range() -> None:
     first = [DeterministicRandom(b"seed").randbelow(1000) for _ in range(3)]
@@ -29,11 +31,12 @@ def test_deterministic_random_is_reproducible_and_in_range() -> None:
     assert 0 <= SystemRandom().randbelow(5) < 5
 
 
-def test_same_randomness_same_ballot(params: ElectionParams) -> None:
-    one = encrypt_ballot(params, "v", [0, 0, 1], rng=DeterministicRandom(b"s"))
-    two = encrypt_ballot(params, "v", [0, 0, 1], rng=DeterministicRandom(b"s"))
-    assert ballot_to_json(one) == ballot_to_json(two)
-    assert encrypt_ballot(params, "v", [0, 0, 1]) != one
+def test_same_randomness_same_ballot(any_params: ElectionParams) -> None:
+    choice = sample_choice(any_params)
+    one = encrypt_ballot(any_params, "v", choice, rng=DeterministicRandom(b"s"))
+    two = encrypt_ballot(any_params, "v", choice, rng=DeterministicRandom(b"s"))
+    assert ballot_to_json(one, any_params) == ballot_to_json(two, any_params)
+    assert encrypt_ballot(any_params, "v", choice) != one
 
 
 def test_precomputation_serves_either_choice_once(params: ElectionParams) -> None:
@@ -48,6 +51,19 @@ def test_precomputation_serves_either_choice_once(params: ElectionParams) -> Non
         finish_ballot(pre, [0, 1, 0])
     for choice in ([1, 0, 0], [0, 1, 0], [0, 0, 1]):
         verify_ballot(params, "w", finish_ballot(precompute_ballot(params, "w"), choice))
+
+
+def test_v2_precomputation_counts_slots_and_questions(v2_params: ElectionParams) -> None:
+    progress: list[tuple[int, int]] = []
+    pre = precompute_ballot(
+        v2_params, "v", progress=lambda done, total: progress.append((done, total))
+    )
+    assert progress == [(done, 9) for done in range(1, 10)]  # 7 slots and 2 count proofs
+    verify_ballot(v2_params, "v", finish_ballot(pre, [0, 1, 1, 0, 0, 0, 1]))
+    with pytest.raises(ParameterError, match="only once"):
+        finish_ballot(pre, [0, 1, 1, 0, 0, 0, 1])
+    for choice in ([1, 0, 0, 0, 1, 0, 0], [0, 0, 1, 1, 0, 1, 0], [0, 0, 0, 1, 0, 0, 1]):
+        verify_ballot(v2_params, "w", finish_ballot(precompute_ballot(v2_params, "w"), choice))
 
 
 @pytest.mark.parametrize(
@@ -70,6 +86,27 @@ def test_invalid_choices_are_refused_before_any_work(
 ) -> None:
     with pytest.raises(ParameterError):
         encrypt_ballot(params, "v", selections)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("selections", "message"),
+    [
+        ([1, 1, 1, 0, 1, 0, 0], "question 1: select between 1 and 2"),
+        ([0, 0, 0, 0, 1, 0, 0], "question 1: select between 1 and 2"),
+        ([1, 0, 0, 0, 1, 1, 0], "question 2: select between 1 and 1"),
+        ([1, 0, 0, 0, 0, 0, 0], "question 2: select between 1 and 1"),
+        ([1, 0, 0, 0, 1, 0, 1], "question 2: a blank vote selects nothing else"),
+        ([1, 0, 0, 0, 1, 0], "expected 7 selections"),
+        ([1, 0, 0, 0, 1, 0, 0, 0], "expected 7 selections"),
+        ([1, 0, 0, 0, 2, 0, 0], "0 or 1"),
+        ([1, 0, 0, 0, 0, 0, True], "0 or 1"),
+    ],
+)
+def test_invalid_v2_choices_are_refused_before_any_work(
+    v2_params: ElectionParams, selections: list[int], message: str
+) -> None:
+    with pytest.raises(ParameterError, match=message):
+        encrypt_ballot(v2_params, "v", selections)
 
 
 def test_bad_arguments(params: ElectionParams) -> None:

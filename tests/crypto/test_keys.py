@@ -32,14 +32,17 @@ PASSPHRASE = "correct horse battery staple"
 PRODUCTION_CHECK = """
 import json, sys
 from phe import paillier
-from elections.crypto import ElectionParams, KeyFileError, ParameterError
+from elections.crypto import ElectionParams, KeyFileError, OptionParams, ParameterError
+from elections.crypto import QuestionParams, single_question_params
 from elections.crypto import dump_private_key, generate_keypair, load_private_key, minimum_key_bits
 n, p, q = (int(x, 16) for x in sys.argv[1:4])
 pk = paillier.PaillierPublicKey(n)
 sk = paillier.PaillierPrivateKey(pk, p, q)
 outcome = {"minimum": minimum_key_bits()}
 for name, attempt in {
-    "params": lambda: ElectionParams("e", pk, ("a",)),
+    "params": lambda: single_question_params("e", pk, ("a",)),
+    "params_v2": lambda: ElectionParams(
+        "e", pk, (QuestionParams((OptionParams("a", "A"),), title="Q"),), "Election"),
     "generate": lambda: generate_keypair(1024),
     "load": lambda: load_private_key(
         dump_private_key(sk, election_id="e"), passphrase=None, expected_public_key=pk,
@@ -68,6 +71,7 @@ def test_small_keys_are_refused_without_the_test_flag(keypair: KeyPair) -> None:
     outcome = json.loads(result.stdout)
     assert outcome["minimum"] == MIN_KEY_BITS == 2048
     assert outcome["params"].startswith("ParameterError") and "2048" in outcome["params"]
+    assert outcome["params_v2"].startswith("ParameterError") and "2048" in outcome["params_v2"]
     assert outcome["generate"].startswith("ParameterError")
     assert outcome["load"].startswith("KeyFileError") and "2048" in outcome["load"]
     for secret in numbers[1:]:

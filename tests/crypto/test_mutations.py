@@ -13,27 +13,30 @@ import gmpy2  # type: ignore[import-untyped]
 import pytest
 
 from elections.crypto import Ballot, ElectionParams, InvalidBallot, OrProof, batch, verify_ballot
-from elections.crypto.ballots import check_challenges
+from elections.crypto.ballots import check_challenges, question_parts
 from elections.crypto.proofs import (
     CHALLENGE_MODULUS,
-    COUNT_LABEL,
     SELECTION_VALUES,
     canonical_response,
     failing_branch,
     g_power,
     proof_challenge,
-    selection_label,
-    statement_digest,
 )
 
-from .forgery import prove_or
+from .conftest import sample_choice
+from .forgery import (
+    count_base,
+    count_total,
+    count_witness,
+    encrypt,
+    labels,
+    nearest_index,
+    prove_or,
+    slot_label,
+    statement,
+)
 
 VOTER = "voter-mallory"
-
-
-def _encrypt(params: ElectionParams, m: int, r: int) -> int:
-    n, n_square = params.n, params.n_square
-    return g_power(m, n, n_square) * int(gmpy2.powmod(r, n, n_square)) % n_square
 
 
 # --- Unbounded challenges ---------------------------------------------------------------
@@ -61,7 +64,7 @@ def _prove_anything(
         )
         for u, e, z in zip(us, challenges, responses, strict=True)
     ]
-    total = proof_challenge(statement, label, values, commitments)
+    total = proof_challenge(statement, label, values, commitments, params.version)
     k = (total - sum(challenges)) * pow(n, -1, CHALLENGE_MODULUS) % CHALLENGE_MODULUS
     challenges[0] += k * n
     responses[0] = canonical_response(int(responses[0] * gmpy2.powmod(us[0], k, n)), n)
@@ -69,74 +72,87 @@ def _prove_anything(
 
 
 def _five_votes_for_one(params: ElectionParams) -> Ballot:
+    """Five votes in every slot (the blank's too), with proofs that need oversized challenges."""
     rng = random.Random(5)
-    plaintexts = [5] + [0] * (len(params.candidates) - 1)
-    ciphertexts = tuple(_encrypt(params, m, rng.randrange(1, params.n)) for m in plaintexts)
-    statement = statement_digest(params.fingerprint, VOTER, ciphertexts)
-    product = 1
-    for c in ciphertexts:
-        product = product * c % params.n_square
+    plaintexts = [5] * params.slot_count
+    ciphertexts = tuple(encrypt(params, m, rng.randrange(1, params.n)) for m in plaintexts)
+    digest = statement(params, VOTER, ciphertexts)
     return Ballot(
         ciphertexts=ciphertexts,
         selection_proofs=tuple(
-            _prove_anything(params, statement, selection_label(i), SELECTION_VALUES, c)
+            _prove_anything(params, digest, slot_label(params, i), SELECTION_VALUES, c)
             for i, c in enumerate(ciphertexts)
         ),
-        count_proof=_prove_anything(params, statement, COUNT_LABEL, params.count_values, product),
+        count_proofs=tuple(
+            _prove_anything(
+                params,
+                digest,
+                labels(params, q)[1],
+                question.count_values,
+                count_base(params, q, ciphertexts),
+            )
+            for q, question in enumerate(params.questions)
+        ),
     )
 
 
-def test_five_votes_with_oversized_challenges_is_a_real_forgery(params: ElectionParams) -> None:
+def test_five_votes_with_oversized_challenges_is_a_real_forgery(any_params: ElectionParams) -> None:
+    params = any_params
     ballot = _five_votes_for_one(params)
-    assert any(e >= CHALLENGE_MODULUS for e in ballot.count_proof.challenges)
+    assert any(e >= CHALLENGE_MODULUS for proof in ballot.count_proofs for e in proof.challenges)
     check_challenges(params, VOTER, ballot)
-    n, n_square = params.n, params.n_square
+    n, n_square, version = params.n, params.n_square, params.version
     for c, proof in zip(ballot.ciphertexts, ballot.selection_proofs, strict=True):
-        assert failing_branch(n, n_square, c, SELECTION_VALUES, proof) is None
-    product = 1
-    for c in ballot.ciphertexts:
-        product = product * c % n_square
-    assert failing_branch(n, n_square, product, params.count_values, ballot.count_proof) is None
+        assert failing_branch(n, n_square, c, SELECTION_VALUES, proof, version) is None
+    for part in question_parts(params, ballot):
+        base, values = part.count_base(n_square), part.question.count_values
+        assert failing_branch(n, n_square, base, values, part.count_proof, version) is None
     assert batch._batch_holds(params, [ballot])
 
 
-def test_oversized_challenges_are_refused_by_the_strict_verifier(params: ElectionParams) -> None:
+def test_oversized_challenges_are_refused_by_the_strict_verifier(
+    any_params: ElectionParams,
+) -> None:
     with pytest.raises(InvalidBallot) as refused:
-        verify_ballot(params, VOTER, _five_votes_for_one(params))
+        verify_ballot(any_params, VOTER, _five_votes_for_one(any_params))
     assert refused.value.check == "shape"
 
 
-def test_oversized_challenges_are_refused_by_the_batch_verifier(params: ElectionParams) -> None:
-    assert batch.batch_verify(params, [(VOTER, _five_votes_for_one(params))]) == [0]
+def test_oversized_challenges_are_refused_by_the_batch_verifier(
+    any_params: ElectionParams,
+) -> None:
+    assert batch.batch_verify(any_params, [(VOTER, _five_votes_for_one(any_params))]) == [0]
 
 
 # --- Constant batch weights ---------------------------------------------------------------
 
 
 def _five_minus_four(params: ElectionParams) -> Ballot:
-    """Encryptions of [5, -4, 0, ...] whose 0/1 proofs fail but whose errors cancel.
+    """Encryptions of [5, -4, ...] whose 0/1 proofs fail but whose errors cancel.
 
-    Both branches of candidates 0 and 1 run the honest protocol with the true
-    randomness (a = rho^n, z = rho * r^e), so branch j of candidate i is off by
-    g^(d*e) with d = m_i - value_j: 5*e00 + 4*e01 for candidate 0, -4*e10 - 5*e11
-    for candidate 1. The challenges are split, after hashing, so that these sum
-    to zero: with equal weights the batch equation multiplies the branch
-    equations and the errors cancel. The count proof is honest (the sum is 1).
+    Both branches of options 0 and 1 (of the first question) run the honest
+    protocol with the true randomness (a = rho^n, z = rho * r^e), so branch j
+    of option i is off by g^(d*e) with d = m_i - value_j: 5*e00 + 4*e01 for
+    option 0, -4*e10 - 5*e11 for option 1. The challenges are split, after
+    hashing, so that these sum to zero: with equal weights the batch equation
+    multiplies the branch equations and the errors cancel. The other slots
+    hold a valid choice, and every count proof is honest (5 - 4 counts as one).
     """
     n, n_square = params.n, params.n_square
-    k = len(params.candidates)
-    plaintexts = [5, -4] + [0] * (k - 2)
+    plaintexts = [5, -4, *sample_choice(params)[2:]]
     for seed in range(200):
         rng = random.Random(seed)
         randomness = [rng.randrange(1, n) for _ in plaintexts]
         ciphertexts = tuple(
-            _encrypt(params, m, r) for m, r in zip(plaintexts, randomness, strict=True)
+            encrypt(params, m, r) for m, r in zip(plaintexts, randomness, strict=True)
         )
-        statement = statement_digest(params.fingerprint, VOTER, ciphertexts)
+        digest = statement(params, VOTER, ciphertexts)
         rhos = [[rng.randrange(1, n) for _ in SELECTION_VALUES] for _ in range(2)]
         commitments = [[int(gmpy2.powmod(rho, n, n_square)) for rho in pair] for pair in rhos]
         t = [
-            proof_challenge(statement, selection_label(i), SELECTION_VALUES, commitments[i])
+            proof_challenge(
+                digest, slot_label(params, i), SELECTION_VALUES, commitments[i], params.version
+            )
             for i in range(2)
         ]
         split = _cancelling_split(t[0], t[1])
@@ -153,7 +169,7 @@ def _five_minus_four(params: ElectionParams) -> Ballot:
             )
             for i in range(2)
         ]
-        rest = _honest_rest(params, statement, ciphertexts, randomness, plaintexts, rng)
+        rest = _honest_rest(params, digest, ciphertexts, randomness, plaintexts, rng)
         return Ballot(ciphertexts, tuple(proofs) + rest[0], rest[1])
     raise AssertionError("no cancelling split found")
 
@@ -176,42 +192,47 @@ def _cancelling_split(t0: int, t1: int) -> tuple[tuple[int, int], tuple[int, int
 
 def _honest_rest(
     params: ElectionParams,
-    statement: str,
+    digest: str,
     ciphertexts: tuple[int, ...],
     randomness: list[int],
     plaintexts: list[int],
     rng: random.Random,
-) -> tuple[tuple[OrProof, ...], OrProof]:
-    """Honest proofs for the candidates after the first two, and for the count (1)."""
-    n, n_square = params.n, params.n_square
+) -> tuple[tuple[OrProof, ...], tuple[OrProof, ...]]:
+    """Honest proofs for the slots after the first two, and for every question's count."""
     selection = tuple(
-        prove_or(params, statement, selection_label(i), SELECTION_VALUES, c, m, r, rng)
+        prove_or(params, digest, slot_label(params, i), SELECTION_VALUES, c, m, r, rng)
         for i, (c, r, m) in enumerate(zip(ciphertexts, randomness, plaintexts, strict=True))
         if i >= 2
     )
-    product, r_product = 1, 1
-    for c, r in zip(ciphertexts, randomness, strict=True):
-        product, r_product = product * c % n_square, r_product * r % n
-    values = params.count_values
-    count = prove_or(
-        params, statement, COUNT_LABEL, values, product, values.index(1), r_product, rng
+    counts = tuple(
+        prove_or(
+            params,
+            digest,
+            labels(params, q)[1],
+            question.count_values,
+            count_base(params, q, ciphertexts),
+            nearest_index(question.count_values, count_total(params, q, plaintexts)),
+            count_witness(params, q, randomness),
+            rng,
+        )
+        for q, question in enumerate(params.questions)
     )
-    return selection, count
+    return selection, counts
 
 
-def test_errors_that_cancel_under_equal_weights_are_refused(params: ElectionParams) -> None:
-    ballot = _five_minus_four(params)
+def test_errors_that_cancel_under_equal_weights_are_refused(any_params: ElectionParams) -> None:
+    ballot = _five_minus_four(any_params)
     with pytest.raises(InvalidBallot) as refused:
-        verify_ballot(params, VOTER, ballot)
-    assert refused.value.check == "selection_response"
-    assert batch.batch_verify(params, [(VOTER, ballot)]) == [0]
-    assert batch.batch_verify(params, [(VOTER, ballot)] * 3) == [0, 1, 2]
+        verify_ballot(any_params, VOTER, ballot)
+    assert (refused.value.check, refused.value.index) == ("selection_response", 0)
+    assert batch.batch_verify(any_params, [(VOTER, ballot)]) == [0]
+    assert batch.batch_verify(any_params, [(VOTER, ballot)] * 3) == [0, 1, 2]
 
 
 @pytest.mark.parametrize("constant", [1, 7])
 def test_the_cancelling_forgery_passes_a_batch_with_constant_weights(
-    params: ElectionParams, monkeypatch: pytest.MonkeyPatch, constant: int
+    any_params: ElectionParams, monkeypatch: pytest.MonkeyPatch, constant: int
 ) -> None:
     # Shows the forgery above is real: the only thing that stops it is the weights.
     monkeypatch.setattr(batch, "_weight", lambda: constant)
-    assert batch.batch_verify(params, [(VOTER, _five_minus_four(params))]) == []
+    assert batch.batch_verify(any_params, [(VOTER, _five_minus_four(any_params))]) == []

@@ -1,4 +1,4 @@
-"""Homomorphic aggregation, decryption with proof and its verification."""
+"""Homomorphic aggregation, decryption with proof, its verification and the count bounds."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from elections.crypto import (
     decrypt_with_proof,
     encrypt_ballot,
     encrypted_zero,
+    impossible_counts,
     validate_ciphertext,
     verify_decryption,
     verify_tally,
@@ -90,6 +91,76 @@ def test_invalid_ciphertexts_are_refused_everywhere(
 
 def test_ballots_of_the_wrong_shape_cannot_be_aggregated(params: ElectionParams) -> None:
     ballot = encrypt_ballot(params, "v", [1, 0, 0])
-    short = type(ballot)(ballot.ciphertexts[:2], ballot.selection_proofs[:2], ballot.count_proof)
+    short = type(ballot)(ballot.ciphertexts[:2], ballot.selection_proofs[:2], ballot.count_proofs)
     with pytest.raises(BallotFormatError):
         aggregate_ballots(params, [ballot, short])
+
+
+# Ann (question 1) then yes, no or blank (question 2), or two candidates and yes.
+V2_VOTES = [
+    [1, 0, 0, 0, 1, 0, 0],
+    [0, 1, 0, 0, 0, 1, 0],
+    [0, 0, 1, 0, 0, 0, 1],
+    [0, 1, 0, 1, 1, 0, 0],
+]
+
+
+@given(votes=st.lists(st.integers(0, len(V2_VOTES) - 1), min_size=0, max_size=6))
+def test_v2_product_decrypts_to_each_slot_including_blank(
+    v2_params: ElectionParams, keypair: KeyPair, votes: list[int]
+) -> None:
+    choices = [V2_VOTES[v] for v in votes]
+    ballots = [encrypt_ballot(v2_params, "v", choice) for choice in choices]
+    totals = aggregate_ballots(v2_params, ballots)
+    assert len(totals) == v2_params.slot_count == 7
+    counts, proofs = [], []
+    for slot, total in enumerate(totals):
+        count, r = decrypt_with_proof(keypair[1], total)
+        assert count == sum(choice[slot] for choice in choices)
+        counts.append(count)
+        proofs.append(r)
+    verify_tally(v2_params, totals, counts, proofs)
+    assert impossible_counts(v2_params, counts, len(ballots)) == []
+
+
+def test_v2_tally_names_the_failing_slot(v2_params: ElectionParams, keypair: KeyPair) -> None:
+    ballots = [encrypt_ballot(v2_params, "v", choice) for choice in V2_VOTES]
+    totals = aggregate_ballots(v2_params, ballots)
+    decrypted = [decrypt_with_proof(keypair[1], total) for total in totals]
+    counts = [count for count, _ in decrypted]
+    proofs = [r for _, r in decrypted]
+    assert counts == [1, 2, 1, 1, 2, 1, 1]
+    verify_tally(v2_params, totals, counts, proofs)
+    wrong = [*counts[:6], counts[6] + 1]
+    with pytest.raises(InvalidDecryption, match="question 2, blank"):
+        verify_tally(v2_params, totals, wrong, proofs)
+    with pytest.raises(InvalidDecryption, match="expected 7"):
+        verify_tally(v2_params, totals[:6], counts[:6], proofs[:6])
+
+
+@pytest.mark.parametrize(
+    ("counts", "ballots", "problems"),
+    [
+        ([1, 2, 1, 1, 2, 1, 1], 4, []),  # V2_VOTES
+        ([0, 0, 0, 0, 0, 0, 3], 3, ["question 1: 0 selections in total"]),  # blank only in q2
+        ([3, 3, 0, 0, 0, 0, 3], 3, []),  # two each, everyone blank on the motion
+        ([3, 3, 1, 0, 0, 0, 3], 3, ["question 1: 7 selections in total"]),  # over the maximum
+        ([1, 1, 0, 0, 1, 1, 1], 2, ["question 2: 2 selections in total"]),  # a blank that chose
+        ([1, 0, 0, 0, 1, 0, 0], 2, ["question 1: 1 selections", "question 2: 1 selections"]),
+        ([1, 0, 0, 0, 0, 0, 2], 1, ["question 2, blank has 2 votes", "question 2: 0 selections"]),
+        ([1, 0, 0, 0, 1, 0], 1, ["expected 7 counts, found 6"]),
+    ],
+)
+def test_impossible_v2_counts(
+    v2_params: ElectionParams, counts: list[int], ballots: int, problems: list[str]
+) -> None:
+    found = impossible_counts(v2_params, counts, ballots)
+    assert len(found) == len(problems)
+    for message, start in zip(found, problems, strict=True):
+        assert message.startswith(start), message
+
+
+def test_impossible_v1_counts(params: ElectionParams) -> None:
+    assert impossible_counts(params, [1, 2, 0], 3) == []
+    assert impossible_counts(params, [1, 1, 0], 3)[0].startswith("2 selections in total")
+    assert impossible_counts(params, [4, 0, 0], 3)[0].startswith("candidate ann has 4 votes")
