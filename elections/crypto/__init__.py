@@ -13,7 +13,8 @@ Protects against:
   proof that it encrypts 0 or 1, and the product carries a proof that the
   number of selections is within the election's bounds;
 - forged proofs: Fiat-Shamir challenges hash a domain tag, the election
-  (id, key, candidates, bounds via the parameters' fingerprint), the voter
+  (id, key, title, questions, rules and every option's label via the
+  parameters' fingerprint), the voter
   context, every ciphertext, the allowed values and every commitment
   (the weak Fiat-Shamir attack on Helios hashed only the commitments);
 - replay and copying: a proof is bound to the voter context the server
@@ -24,7 +25,8 @@ Protects against:
   integers have one bounded hex spelling, every element is range-checked
   and must be invertible; every failure is a ``CryptoError`` subclass;
 - verifier disagreement: the strict and the batch verifier share one
-  acceptance rule (responses in [1, (n-1)/2], equations up to sign);
+  acceptance rule (responses in [1, (n-1)/2], equations up to an element
+  of order 2, which is exactly what the batch test checks; see ``proofs``);
 - a wrong or substituted private key: key files are checked against the
   election's public key and id; decryption results carry a proof anyone can
   check.

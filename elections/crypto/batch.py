@@ -1,8 +1,9 @@
 """Batch verification of ballots: the small-exponent test with bisection.
 
-Every branch equation of every ballot has the form ``z^n = +-a * u^e``
-(mod n^2). Raising equation ``j`` to a private random 64-bit weight ``w_j``
-and multiplying them all gives one equation,
+Every branch equation of every ballot has the form ``z^n = x * a * u^e``
+(mod n^2) with ``x^2 = 1`` (``proofs`` gives the acceptance rule). Raising
+equation ``j`` to a private random 64-bit weight ``w_j`` and multiplying
+them all gives one equation,
 
     (prod z_j^(w_j))^(2n) = (prod a_j^(w_j) * prod u_j^(w_j * e_j))^2  (mod n^2),
 

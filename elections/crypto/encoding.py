@@ -4,8 +4,10 @@ Integers travel as lowercase hexadecimal strings without prefix or leading
 zeros (``"0"`` for zero). That gives every integer exactly one spelling, so a
 canonical ballot has exactly one byte string and one tracker, and it avoids
 JSON numbers altogether (floats, 5,000-digit decimals, booleans).
-Text fields are restricted to printable ASCII so that Python's and
-JavaScript's JSON encoders produce the same bytes.
+Identifiers (election and option ids, voter contexts) are printable
+ASCII; labels (titles, names) are Unicode with one spelling each
+(``check_label``), escaped as ``\\uXXXX`` in canonical JSON, so that
+Python's and the browser's encoders produce the same bytes.
 """
 
 from __future__ import annotations

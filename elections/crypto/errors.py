@@ -24,8 +24,8 @@ class InvalidBallot(CryptoError):
 
     ``check`` is a short machine-readable name of the failing check (for
     example ``"selection_challenge"``, ``"count_response"``), suitable for an
-    audit log entry; ``index`` is the candidate index when the check concerns
-    one candidate, else ``None``.
+    audit log entry; ``index`` is the slot (selection checks) or the question
+    (count checks) the failure concerns, else ``None``.
     """
 
     def __init__(self, message: str, *, check: str, index: int | None = None) -> None:

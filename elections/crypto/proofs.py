@@ -93,7 +93,7 @@ def statement_digest(
     """Hash what every proof of a ballot is about; return it as 64 hex digits.
 
     Takes the election fingerprint (which commits to the election id, n,
-    candidates and selection bounds), the voter context and all the
+    questions, rules and labels), the voter context and all the
     ballot's ciphertexts. Binding these in every challenge stops a proof
     from being replayed by another voter, in another election, under another
     key or beside other ciphertexts (the Cortier-Smyth replay on Helios).
