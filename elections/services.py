@@ -831,19 +831,27 @@ def public_key_fingerprint(election: Election) -> str:
 POSITION_OFFSET = 10_000
 
 
-def save_in_order(*, election: Election, items: Sequence[Question | Candidate]) -> None:
+def save_in_order(
+    *,
+    election: Election,
+    items: Sequence[Question | Candidate],
+    removed: Sequence[Question | Candidate] = (),
+) -> None:
     """Save the questions of ``election``, or the options of one question, numbered 1, 2, 3...
 
     ``items`` are all the siblings that remain, in their new order (new ones
-    included, unsaved). The others' positions move out of the way first, so a
-    reordering never collides with the unique positions midway. Draft only.
+    included, unsaved); ``removed`` are deleted. The others' positions move out
+    of the way first, so a reordering never collides with the unique positions
+    midway. Draft only: raises ``WrongPhase`` once the election has opened.
     """
     require_draft(election, "The questions and options")
-    if not items:
-        return
     with atomic_write():
         election.refresh_from_db()
         require_draft(election, "The questions and options")
+        for item in removed:
+            item.delete()
+        if not items:
+            return
         first = items[0]
         siblings: QuerySet[Question] | QuerySet[Candidate]
         if isinstance(first, Question):

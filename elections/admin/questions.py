@@ -124,14 +124,14 @@ def save_ordered_formset(
 ) -> None:
     """Save a questions or options formset and renumber its objects from 1."""
     formset.save(commit=False)
-    for obj in formset.deleted_objects:
-        obj.delete()
     instances = ordered_forms(formset)
     for instance in instances:
         if isinstance(instance, Candidate):
             instance.election = election
     try:
-        services.save_in_order(election=election, items=instances)
+        services.save_in_order(
+            election=election, items=instances, removed=list(formset.deleted_objects)
+        )
     except services.ElectionError as error:
         messages.error(request, str(error))
         return

@@ -249,7 +249,7 @@ class Browser:
 def _encrypt(job: tuple[str, str, tuple[int, ...]]) -> str:
     params_json, context, selections = job
     params = crypto.params_from_json(params_json)
-    return crypto.ballot_to_json(crypto.encrypt_ballot(params, context, list(selections)))
+    return crypto.ballot_to_json(crypto.encrypt_ballot(params, context, list(selections)), params)
 
 
 def make_ballots(
@@ -285,7 +285,7 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.sessions.backends.db import SessionStore
 from accounts.models import Role, User
 from elections import crypto, services
-from elections.models import Candidate, Election
+from elections.models import Candidate, Election, Question
 
 plan = json.loads(os.environ["LIVE_PLAN"])
 space = uuid.UUID("6f1c7a52-3c1e-4d8e-9a57-0d3c2b1e4f60")
@@ -296,10 +296,14 @@ admin = User.objects.filter(username="live_admin").first() or User.objects.creat
 election = Election.objects.create(
     id=uuid.uuid5(space, "election/" + plan["slug"]), slug=plan["slug"], title=plan["slug"],
 )
+question = Question.objects.create(
+    id=uuid.uuid5(space, f"{election.id}/question/1"), election=election, position=1,
+    title="Who should be elected?",
+)
 for position, name in enumerate(plan["candidates"], start=1):
     Candidate.objects.create(
         id=uuid.uuid5(space, f"{election.id}/{position}"), election=election,
-        position=position, name=name,
+        question=question, position=position, name=name,
     )
 password = make_password(os.environ["LIVE_PASSWORD"])
 voters = User.objects.bulk_create(

@@ -246,8 +246,8 @@ def test_decrypt_by_upload_publishes_and_shows_counts(admin_user, closed):
     response = client.post(url, {"key_file": upload(closed.key_file), "csrfmiddlewaretoken": token})
     assert response.status_code == 200
     page = response.content.decode()
-    assert "<td>Ada</td><td>1</td><td>33.3%</td>" in page
-    assert "<td>Alan</td><td>2</td><td>66.7%</td>" in page
+    assert "<td>Who should be elected?</td><td>Ada</td><td>1</td><td>33.3%</td>" in page
+    assert "<td>Who should be elected?</td><td>Alan</td><td>2</td><td>66.7%</td>" in page
     assert "Ballots: 3" in page
     closed.election.refresh_from_db()
     assert closed.election.status == Status.PUBLISHED
@@ -329,7 +329,8 @@ def test_reset_requires_typing_the_slug(login_as, admin_user, voted, make_electi
 # --- Editing an election ---------------------------------------------------------------
 
 
-def inline_data(election, rows, prefix="candidates"):
+def inline_data(parent, rows, prefix, fk):
+    """The formset of an inline of ``parent`` (``fk`` names the foreign key to it)."""
     data = {
         f"{prefix}-TOTAL_FORMS": str(len(rows)),
         f"{prefix}-INITIAL_FORMS": str(sum(1 for r in rows if "id" in r)),
@@ -339,17 +340,36 @@ def inline_data(election, rows, prefix="candidates"):
     for index, row in enumerate(rows):
         for key, value in row.items():
             data[f"{prefix}-{index}-{key}"] = value
-        data[f"{prefix}-{index}-election"] = str(election.pk)
+        data[f"{prefix}-{index}-{fk}"] = str(parent.pk)
     return data
 
 
-def election_data(election, **changes):
+def question_fields(question, **changes):
+    data = {
+        "position": str(question.position),
+        "title": question.title,
+        "description": question.description,
+        "min_selections": str(question.min_selections),
+        "max_selections": str(question.max_selections),
+    }
+    if question.allow_blank:
+        data["allow_blank"] = "on"
+    data.update(changes)
+    return data
+
+
+def existing_questions(election):
+    return [
+        {"id": str(q.pk), **question_fields(q)} for q in election.questions.order_by("position")
+    ]
+
+
+def election_data(election, questions=None, **changes):
+    """The election page's form: its fields and its questions inline."""
     data = {
         "title": election.title,
         "slug": election.slug,
         "description": election.description,
-        "min_selections": election.min_selections,
-        "max_selections": election.max_selections,
         "roll_mode": election.roll_mode,
         "opens_at_0": "",
         "opens_at_1": "",
@@ -357,71 +377,102 @@ def election_data(election, **changes):
         "closes_at_1": "",
     }
     data.update(changes)
-    return data
+    rows = existing_questions(election) if questions is None else questions
+    return {**data, **inline_data(election, rows, "questions", "election")}
 
 
-def existing_candidates(election):
+def existing_options(question):
     return [
         {"id": str(c.pk), "position": str(c.position), "name": c.name, "account": ""}
-        for c in election.candidates.order_by("position")
+        for c in question.options.order_by("position")
     ]
+
+
+def question_data(question, options, **changes):
+    """The question page's form: its fields and its options inline."""
+    return {
+        **question_fields(question, **changes),
+        **inline_data(question, options, "options", "question"),
+    }
+
+
+def question_url(question) -> str:
+    return reverse("admin:elections_question_change", args=[question.pk])
 
 
 def test_candidate_linked_to_an_account_takes_its_public_name(
     login_as, admin_user, draft_election, candidate, pending_candidate
 ):
     client = login_as(admin_user)
-    url = reverse("admin:elections_election_change", args=[draft_election.pk])
-    rows = [*existing_candidates(draft_election), {"position": "4", "name": "", "account": ""}]
-    refused = client.post(
-        url, {**election_data(draft_election), **inline_data(draft_election, rows)}
-    )
+    question = draft_election.questions.get()
+    url = question_url(question)
+    rows = [*existing_options(question), {"position": "4", "name": "", "account": ""}]
+    refused = client.post(url, question_data(question, rows))
     assert refused.status_code == 200 and b"Give a name or link" in refused.content
     rows[-1]["account"] = str(pending_candidate.pk)
-    refused = client.post(
-        url, {**election_data(draft_election), **inline_data(draft_election, rows)}
-    )
+    refused = client.post(url, question_data(question, rows))
     assert b"Select a valid choice" in refused.content  # unapproved candidates are not offered
+    assert question.options.count() == 3
     rows[-1]["account"] = str(candidate.pk)
-    response = client.post(
-        url, {**election_data(draft_election), **inline_data(draft_election, rows)}
-    )
+    response = client.post(url, question_data(question, rows))
     assert response.status_code == 302
-    added = draft_election.candidates.get(position=4)
+    added = question.options.get(position=4)
     assert added.name == "Carol C." and added.account == candidate
-    assert AuditEntry.objects.filter(action="elections.candidates.changed").exists()
+    assert added.election == draft_election
+    assert AuditEntry.objects.filter(action="elections.questions.changed").exists()
 
 
 def test_candidate_positions_start_at_one(login_as, admin_user, draft_election):
     client = login_as(admin_user)
-    url = reverse("admin:elections_election_change", args=[draft_election.pk])
-    rows = [*existing_candidates(draft_election), {"position": "0", "name": "Zed", "account": ""}]
-    refused = client.post(
-        url, {**election_data(draft_election), **inline_data(draft_election, rows)}
-    )
+    question = draft_election.questions.get()
+    rows = [*existing_options(question), {"position": "0", "name": "Zed", "account": ""}]
+    refused = client.post(question_url(question), question_data(question, rows))
     assert refused.status_code == 200
     assert b"greater than or equal to 1" in refused.content
     assert not draft_election.candidates.filter(name="Zed").exists()
+    # The same for a question added on the election's page.
+    url = reverse("admin:elections_election_change", args=[draft_election.pk])
+    rows = [*existing_questions(draft_election), {"position": "0", "title": "Treasurer"}]
+    rows[-1] |= {"description": "", "min_selections": "1", "max_selections": "1"}
+    refused = client.post(url, election_data(draft_election, questions=rows))
+    assert refused.status_code == 200
+    assert b"greater than or equal to 1" in refused.content
+    assert not draft_election.questions.filter(title="Treasurer").exists()
 
 
-def test_only_title_and_description_change_once_open(login_as, admin_user, open_election):
+def test_only_the_description_changes_once_open(login_as, admin_user, open_election):
     election = open_election.election
+    fingerprint = services.election_params(election).fingerprint
+    question = election.questions.get()
     client = login_as(admin_user)
     url = reverse("admin:elections_election_change", args=[election.pk])
     page = client.get(url).content.decode()
-    assert 'name="slug"' not in page and 'name="candidates-0-name"' not in page
-    rows = existing_candidates(election)
-    rows[0]["name"] = "Changed"
-    data = {
-        **election_data(election, title="New title", slug="new-slug", max_selections=3),
-        **inline_data(election, rows),
-    }
+    assert 'name="description"' in page
+    assert 'name="slug"' not in page and 'name="title"' not in page
+    assert (
+        'name="questions-0-title"' not in page and 'name="questions-0-max_selections"' not in page
+    )
+    questions = existing_questions(election)
+    questions[0] |= {"title": "Changed", "max_selections": "3"}
+    data = election_data(
+        election, questions, title="New title", slug="new-slug", description="New description"
+    )
     response = client.post(url, data)
     assert response.status_code == 302
     election.refresh_from_db()
-    assert election.title == "New title"
-    assert election.slug == "council-2026" and election.max_selections == 1
-    assert election.candidates.get(position=1).name == "Ada"
+    assert election.description == "New description"
+    assert election.title == "Election council-2026" and election.slug == "council-2026"
+    question.refresh_from_db()
+    assert (question.title, question.max_selections) == ("Who should be elected?", 1)
+    # The question's own page is read-only too: its options stay as they were.
+    options = existing_options(question)
+    options[0]["name"] = "Changed"
+    refused = client.post(question_url(question), question_data(question, options, title="New"))
+    assert refused.status_code == 403
+    assert question.options.get(position=1).name == "Ada"
+    assert services.election_params(Election.objects.get(pk=election.pk)).fingerprint == (
+        fingerprint
+    )
 
 
 def test_a_draft_election_can_be_deleted_but_not_an_opened_one(

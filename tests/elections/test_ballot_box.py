@@ -36,14 +36,14 @@ def store_orphan(election, voter, selections):
         if sequence > 1
         else tally.head_hash
     )
-    tracker = crypto.ballot_tracker(ballot)
+    tracker = crypto.ballot_tracker(ballot, params)
     return Ballot.objects.create(
         election=election,
         voter=voter,
         voter_context=context,
         sequence=sequence,
         tracker=tracker,
-        content=crypto.ballot_to_json(ballot),
+        content=crypto.ballot_to_json(ballot, params),
         cast_at=cast_at,
         chain_hash=board.ballot_hash(
             previous, sequence, context, board.format_cast_at(cast_at), tracker

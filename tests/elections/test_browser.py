@@ -103,7 +103,9 @@ def test_a_voter_votes_in_the_browser_and_the_vote_is_counted(
     page.get_by_text("Encryption ready").wait_for()
     assert page.locator("#crypto-progress").evaluate("bar => bar.value === bar.max")
     assert button.is_disabled()  # ready, but nothing chosen yet
-    page.get_by_label("Grace").check()
+    choice = page.get_by_label("Grace", exact=True)
+    assert (choice.get_attribute("name"), choice.get_attribute("data-slot")) == ("q1", "1")
+    choice.check()
     assert button.is_enabled()
     button.click()
 
@@ -117,7 +119,10 @@ def test_a_voter_votes_in_the_browser_and_the_vote_is_counted(
     # The request carried the encrypted ballot and nothing else.
     assert len(browser_page.cast_bodies) == 1
     sent = json.loads(browser_page.cast_bodies[0])
-    assert set(sent) == {"format", "ciphertexts", "selection_proofs", "count_proof"}
+    assert set(sent) == {"format", "questions"} and sent["format"] == "evoting/ballot/v2"
+    (question,) = sent["questions"]
+    assert set(question) == {"ciphertexts", "selection_proofs", "count_proof"}
+    assert len(question["ciphertexts"]) == len(question["selection_proofs"]) == 3
     assert "Grace" not in browser_page.cast_bodies[0]
 
     services.close_election(election=election, actor=admin_user)
@@ -125,11 +130,14 @@ def test_a_voter_votes_in_the_browser_and_the_vote_is_counted(
         election=election, key_file=open_election.key_file, passphrase=None, actor=admin_user
     )
     page.goto(f"{live_server.url}/elections/{election.slug}/results/")
-    assert page.locator('td[data-candidate="2"]').inner_text() == "1"
-    assert page.locator('td[data-candidate="1"]').inner_text() == "0"
-    assert page.locator('td[data-candidate="3"]').inner_text() == "0"
-    assert (page.locator("svg[role=img] title").text_content() or "").startswith(
-        "Votes per candidate"
+    section = page.locator("section.question-results")
+    assert section.count() == 1
+    assert section.locator('td[data-candidate="2"]').inner_text() == "1"
+    assert section.locator('td[data-candidate="1"]').inner_text() == "0"
+    assert section.locator('td[data-candidate="3"]').inner_text() == "0"
+    assert section.locator("td[data-blank]").count() == 0
+    assert (section.locator("svg[role=img] title").text_content() or "").startswith(
+        "Votes per option"
     )
     assert browser_page.csp_violations() == []
 
@@ -141,7 +149,7 @@ def test_the_booth_shows_a_refusal_from_the_server(
     page = browser_page.page
     sign_in(page, live_server.url, voter, f"/elections/{election.slug}/booth/")
     page.get_by_text("Encryption ready").wait_for()
-    page.get_by_label("Ada").check()
+    page.get_by_label("Ada", exact=True).check()
     # The election closes while the voter is in the booth.
     services.close_election(election=election, actor=admin_user)
     page.get_by_role("button", name="Cast my encrypted ballot").click()

@@ -194,7 +194,7 @@ def test_who_is_not_a_voter_cannot_cast(
     refused(response, 403, "voter roll")
     logged = [r.getMessage() for r in caplog.records if r.name == "evoting.security"]
     assert any("ballot refused" in line and person.username in line for line in logged)
-    first_ciphertext = json.loads(body)["ciphertexts"][0]
+    first_ciphertext = json.loads(body)["questions"][0]["ciphertexts"][0]
     assert not any(first_ciphertext in line for line in logged)
 
 
@@ -262,7 +262,7 @@ def tampered(ballot_json: str, change: Callable[[dict[str, Any]], None]) -> str:
 
 def set_first_ciphertext(value: Any) -> Callable[[dict[str, Any]], None]:
     def change(document: dict[str, Any]) -> None:
-        document["ciphertexts"][0] = value
+        document["questions"][0]["ciphertexts"][0] = value
 
     return change
 
@@ -314,7 +314,7 @@ def test_a_5000_digit_json_number_is_400_not_a_crash(
 ):
     election = open_election.election
     ballot = ballot_for(election, voter, [1, 0, 0])
-    first = json.loads(ballot)["ciphertexts"][0]
+    first = json.loads(ballot)["questions"][0]["ciphertexts"][0]
     body = ballot.replace(f'"{first}"', "7" * 5000, 1)
     assert len(body) < 20_000
     with nothing_stored(election):
@@ -382,11 +382,16 @@ def test_a_lying_content_length_is_refused(open_election: OpenElection, voter_cl
     ],
     ids=lambda extra: next(iter(extra)),
 )
+@pytest.mark.parametrize("inside", [False, True], ids=["ballot", "question"])
 def test_extra_fields_are_refused(
-    open_election: OpenElection, voter_client, voter, ballot_for, extra
+    open_election: OpenElection, voter_client, voter, ballot_for, extra, inside
 ):
     election = open_election.election
-    body = tampered(ballot_for(election, voter, [1, 0, 0]), lambda document: document.update(extra))
+
+    def add_extra(document: dict[str, Any]) -> None:
+        (document["questions"][0] if inside else document).update(extra)
+
+    body = tampered(ballot_for(election, voter, [1, 0, 0]), add_extra)
     with nothing_stored(election):
         refused(post(voter_client, election, body), 400, "refused")
 
@@ -394,13 +399,13 @@ def test_extra_fields_are_refused(
 @pytest.mark.parametrize(
     "change",
     [
-        lambda d: d["ciphertexts"].pop(),
-        lambda d: d["ciphertexts"].append(d["ciphertexts"][0]),
-        lambda d: d["selection_proofs"].pop(),
-        lambda d: d.pop("count_proof"),
-        lambda d: d["count_proof"]["responses"].pop(),
-        lambda d: d["selection_proofs"][0]["challenges"].reverse(),
-        lambda d: d["selection_proofs"].reverse(),
+        lambda d: d["questions"][0]["ciphertexts"].pop(),
+        lambda d: d["questions"][0]["ciphertexts"].append(d["questions"][0]["ciphertexts"][0]),
+        lambda d: d["questions"][0]["selection_proofs"].pop(),
+        lambda d: d["questions"][0].pop("count_proof"),
+        lambda d: d["questions"][0]["count_proof"]["responses"].pop(),
+        lambda d: d["questions"][0]["selection_proofs"][0]["challenges"].reverse(),
+        lambda d: d["questions"][0]["selection_proofs"].reverse(),
         lambda d: d.update(format="evoting/ballot/v0"),
     ],
     ids=[
@@ -431,7 +436,9 @@ def test_a_ballot_with_two_choices_where_one_is_allowed_is_400(
     params_of_multi = json.loads(ballot_for(multi, voter, [1, 1, 0]))
     body = tampered(
         ballot_for(election, voter, [1, 0, 0]),
-        lambda d: d.update(ciphertexts=params_of_multi["ciphertexts"]),
+        lambda d: d["questions"][0].update(
+            ciphertexts=params_of_multi["questions"][0]["ciphertexts"]
+        ),
     )
     with nothing_stored(election):
         refused(post(voter_client, election, body), 400, "refused")
@@ -467,7 +474,7 @@ def test_repeated_invalid_ballots_are_throttled_before_any_proof_work(
 ):
     election = open_election.election
     good = ballot_for(election, voter, [1, 0, 0])
-    forged = tampered(good, lambda d: d["selection_proofs"].reverse())
+    forged = tampered(good, lambda d: d["questions"][0]["selection_proofs"].reverse())
     with nothing_stored(election):
         for _ in range(services.REFUSED_BALLOT_LIMIT):
             assert post(voter_client, election, forged.encode()).status_code == 400

@@ -48,7 +48,7 @@ def proof_checks(monkeypatch) -> list[int]:
 
 def forged_ballot(election: Any, voter: User, ballot_for: Any) -> str:
     good = ballot_for(election, voter, [1, 0, 0])
-    return tampered(good, lambda d: d["selection_proofs"].reverse())
+    return tampered(good, lambda d: d["questions"][0]["selection_proofs"].reverse())
 
 
 # --- A burst of invalid ballots ----------------------------------------------------------

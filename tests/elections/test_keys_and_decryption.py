@@ -248,7 +248,9 @@ def swap_in_an_uncast_ballot(closed: ClosedElection, ballot_for) -> None:
 def change_the_tally(closed: ClosedElection, ballot_for) -> None:
     tally = EncryptedTally.objects.get(election=closed.election)
     params = services.election_params(closed.election)
-    extra = json.loads(ballot_for(closed.election, closed.voters[0], [1, 0, 0]))["ciphertexts"]
+    extra = json.loads(ballot_for(closed.election, closed.voters[0], [1, 0, 0]))["questions"][0][
+        "ciphertexts"
+    ]
     changed = [
         int_to_hex(int(total, 16) * int(c, 16) % params.n_square)
         for total, c in zip(tally.ciphertexts, extra, strict=True)
@@ -263,14 +265,15 @@ def delete_a_ballot(closed: ClosedElection, ballot_for) -> None:
 def stuff_a_ballot(closed: ClosedElection, ballot_for) -> None:
     stuffer = User.objects.create_user(username="sam_stuffed", role=Role.VOTER, is_approved=True)
     payload = ballot_for(closed.election, stuffer, [1, 0, 0])
-    ballot = crypto.parse_ballot(services.election_params(closed.election), payload)
+    params = services.election_params(closed.election)
+    ballot = crypto.parse_ballot(params, payload)
     last = Ballot.objects.get(election=closed.election, sequence=5)
     Ballot.objects.create(
         election=closed.election,
         voter=stuffer,
         voter_context=services.voter_context(closed.election, stuffer),
         sequence=6,
-        tracker=crypto.ballot_tracker(ballot),
+        tracker=crypto.ballot_tracker(ballot, params),
         content=payload,
         cast_at=last.cast_at,
         chain_hash=last.chain_hash,

@@ -71,15 +71,21 @@ def test_open_refuses_without_a_key(draft_election, admin_user):
 def test_open_refuses_without_candidates(make_election, admin_user):
     election = make_election(slug="empty", candidates=())
     with_key(election, admin_user)
-    with pytest.raises(services.WrongPhase, match="candidate"):
+    with pytest.raises(services.WrongPhase, match="has no options"):
         services.open_election(election=election, actor=admin_user)
     assert Election.objects.get(pk=election.pk).status == Status.DRAFT
+    no_questions = make_election(slug="no-questions", questions=[])
+    with_key(no_questions, admin_user)
+    with pytest.raises(services.WrongPhase, match="at least one question"):
+        services.open_election(election=no_questions, actor=admin_user)
+    assert Election.objects.get(pk=no_questions.pk).status == Status.DRAFT
+    assert not EncryptedTally.objects.exists()
 
 
 def test_open_refuses_more_choices_than_candidates(make_election, admin_user):
     election = make_election(slug="greedy", candidates=("A", "B"), max_selections=3)
     with_key(election, admin_user)
-    with pytest.raises(services.WrongPhase, match="maximum"):
+    with pytest.raises(services.WrongPhase, match="allows 3 choices but has 2 options"):
         services.open_election(election=election, actor=admin_user)
     assert Election.objects.get(pk=election.pk).status == Status.DRAFT
 

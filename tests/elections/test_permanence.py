@@ -20,12 +20,14 @@ from elections.models import (
     Candidate,
     Election,
     EncryptedTally,
+    Question,
     Result,
     RollEntry,
     RollMode,
     Status,
 )
 
+from .conftest import add_question
 from .test_admin import act, messages_of
 
 pytestmark = pytest.mark.django_db
@@ -75,7 +77,12 @@ def snapshot(election: Election) -> dict[str, Any]:
     stored = Election.objects.get(pk=election.pk)
     return {
         "election": (stored.status, stored.public_key, stored.closing_hash, stored.published_at),
-        "candidates": list(stored.candidates.values_list("id", "name", "account_id")),
+        "questions": list(
+            stored.questions.values_list("id", "title", "min_selections", "max_selections")
+        ),
+        "candidates": list(
+            stored.candidates.values_list("id", "question_id", "name", "account_id")
+        ),
         "ballots": list(stored.ballots.values_list("id", "chain_hash")),
         "tally": list(EncryptedTally.objects.filter(election=stored).values_list("id", "version")),
         "results": list(stored.results.values_list("id", "count")),
@@ -224,7 +231,7 @@ def test_orm_delete_of_a_published_election_deletes_nothing(fixture, request, cl
     public_pages_served(client, election)
 
 
-@pytest.mark.parametrize("model", [Candidate, Ballot, EncryptedTally, Result])
+@pytest.mark.parametrize("model", [Question, Candidate, Ballot, EncryptedTally, Result])
 def test_parts_of_a_published_election_cannot_be_deleted(model, published):
     before = snapshot(published)
     with pytest.raises(ProtectedError), transaction.atomic():
@@ -283,8 +290,12 @@ def test_copy_creates_a_draft_with_the_same_rules_candidates_and_roll(
     published, admin_user, voters
 ):
     Election.objects.filter(pk=published.pk).update(
-        description="Council", max_selections=2, roll_mode=RollMode.EXPLICIT
+        description="Council", roll_mode=RollMode.EXPLICIT
     )
+    Question.objects.filter(election=published).update(
+        description="Pick up to two", max_selections=2, allow_blank=True
+    )
+    add_question(published, "Adopt the motion?", ("Yes", "No"), min_selections=0)
     RollEntry.objects.bulk_create(RollEntry(election=published, voter=v) for v in voters)
     before = snapshot(published)
 
@@ -293,18 +304,27 @@ def test_copy_creates_a_draft_with_the_same_rules_candidates_and_roll(
     assert copy.pk != published.pk and copy.slug == f"{published.slug}-copy"
     assert copy.title == f"{published.title} (copy)" and copy.description == "Council"
     assert (copy.status, copy.public_key, copy.closing_hash) == (Status.DRAFT, "", "")
-    assert (copy.min_selections, copy.max_selections, copy.roll_mode) == (1, 2, "explicit")
-    fields = ("position", "name", "affiliation", "statement", "account_id")
+    assert copy.roll_mode == "explicit"
+    rules = ("position", "title", "description", "min_selections", "max_selections", "allow_blank")
+    assert list(copy.questions.order_by("position").values_list(*rules)) == [
+        (1, "Who should be elected?", "Pick up to two", 1, 2, True),
+        (2, "Adopt the motion?", "", 0, 1, False),
+    ]
+    assert list(copy.questions.values_list(*rules)) == list(published.questions.values_list(*rules))
+    fields = ("question__position", "position", "name", "affiliation", "statement", "account_id")
     assert list(copy.candidates.values_list(*fields)) == list(
         published.candidates.values_list(*fields)
     )
+    assert copy.candidates.count() == 5
+    assert not copy.candidates.exclude(question__election=copy).exists()
     assert set(copy.roll.values_list("voter_id", flat=True)) == {v.pk for v in voters}
     assert not copy.ballots.exists() and not copy.results.exists()
     assert not EncryptedTally.objects.filter(election=copy).exists()
     assert snapshot(published) == before
     entry = AuditEntry.objects.get(action="elections.election.copied")
     assert (entry.object_id, entry.actor) == (str(copy.pk), admin_user)
-    assert entry.data["source"] == published.slug and entry.data["candidates"] == 3
+    assert entry.data["source"] == published.slug
+    assert (entry.data["questions"], entry.data["candidates"]) == (2, 5)
 
 
 def test_copy_clears_a_past_schedule_and_keeps_a_future_one(make_election, admin_user):

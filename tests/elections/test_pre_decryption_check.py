@@ -43,7 +43,7 @@ def revealing_row(election, make_user, ballot_for):
     ballots = [crypto.parse_ballot(params, b.content) for b in stored]
     n_square = params.n_square
     ciphertexts = []
-    for i in range(len(params.candidates)):
+    for i in range(params.slot_count):
         total = gmpy2.mpz(1)
         for v, ballot in enumerate(ballots):
             total = total * gmpy2.powmod(ballot.ciphertexts[i], 2**v - 1, n_square) % n_square
@@ -51,7 +51,7 @@ def revealing_row(election, make_user, ballot_for):
     insider = make_user("insider-sock", Role.VOTER)
     shape = crypto.parse_ballot(params, ballot_for(election, insider, [1, 0, 0]))
     forged = replace(shape, ciphertexts=tuple(ciphertexts))
-    content = crypto.ballot_to_json(forged)
+    content = crypto.ballot_to_json(forged, params)
     tracker = crypto.tracker_of_json(content)
     context = services.voter_context(election, insider)
     last = stored[-1]
@@ -189,12 +189,17 @@ def test_impossible_counts_are_never_published(cast_election, admin_user, monkey
 
 
 def test_impossible_counts_rule():
+    question = crypto.QuestionParams(
+        options=tuple(crypto.OptionParams(id=name, name=name.upper()) for name in "abc"),
+        min_selections=1,
+        max_selections=2,
+        title="Who?",
+    )
     params = crypto.ElectionParams(
         election_id="e",
         public_key=crypto.generate_keypair(TEST_KEY_BITS)[0],
-        candidates=("a", "b", "c"),
-        min_selections=1,
-        max_selections=2,
+        questions=(question,),
+        title="Rule",
     )
     assert crypto.impossible_counts(params, [2, 1, 1], 4) == []
     assert crypto.impossible_counts(params, [4, 4, 0], 4) == []

@@ -292,3 +292,30 @@ def test_seed_demo_asks_two_questions_and_casts_over_both(db, tmp_path):
     assert (questions[0].allow_blank, questions[1].allow_blank) == (False, True)
     assert EncryptedTally.objects.get(election=election).ballot_count == 6
     assert len(EncryptedTally.objects.get(election=election).ciphertexts) == 7
+
+
+def test_questions_and_options_cannot_be_reordered_or_removed_once_open(three_questions):
+    election, _ = three_questions
+    questions = services.ordered_questions(election)
+    before = services.election_params(election).fingerprint
+    with pytest.raises(services.WrongPhase, match="only change while the election is a draft"):
+        services.save_in_order(
+            election=election, items=list(reversed(questions[1:])), removed=[questions[0]]
+        )
+    with pytest.raises(services.WrongPhase):
+        options = list(questions[0].options.all())
+        services.save_in_order(election=election, items=options[::-1], removed=[])
+    assert [q.pk for q in services.ordered_questions(election)] == [q.pk for q in questions]
+    assert services.election_params(election).fingerprint == before
+
+
+def test_save_in_order_renumbers_from_one_and_removes(make_election):
+    election = make_election("renumber", candidates=("A", "B", "C", "D"))
+    question = election.questions.get()
+    a, b, c, d = question.options.order_by("position")
+    services.save_in_order(election=election, items=[d, b, a], removed=[c])
+    assert list(question.options.order_by("position").values_list("position", "name")) == [
+        (1, "D"),
+        (2, "B"),
+        (3, "A"),
+    ]

@@ -10,9 +10,10 @@ from django.core.management import CommandError, call_command
 
 from accounts.models import Role
 from elections import crypto, record, services
-from elections.models import Ballot, EncryptedTally, Result, RollEntry
+from elections.crypto.encoding import int_to_hex
+from elections.models import Ballot, BallotFormat, Election, EncryptedTally, Result, RollEntry
 from elections.verify import ChunkReader, Report, verify_record
-from tests.verify.golden.regenerate import GOLDEN_PATH
+from tests.verify.golden import regenerate as golden
 
 SELECTIONS = ([1, 0, 0], [0, 1, 0], [1, 0, 0], [0, 0, 1], [1, 0, 0])
 
@@ -73,15 +74,59 @@ def test_a_published_record_verifies(published):
     assert report.results == [("Ada", 3), ("Grace", 1), ("Alan", 1)]
 
 
-def test_the_exporter_writes_the_golden_format(published, make_user):
-    # Like the golden election: 7 eligible voters, 5 of whom voted.
-    make_user("voter_6")
-    make_user("voter_7")
-    ours = json.loads(exported(published))
-    golden = json.loads(GOLDEN_PATH.read_text(encoding="ascii"))
-    assert shape(ours) == shape(golden)
-    assert list(ours) == list(golden)
-    assert ours["voter_roll"]["eligible"] == "7"
+def golden_questions_v2() -> list[dict[str, Any]]:
+    """The questions of the golden v2 record, for ``make_election``."""
+    return [
+        {
+            "title": title,
+            "options": [name for _, name, _ in options],
+            "min_selections": low,
+            "max_selections": high,
+            "allow_blank": blank,
+        }
+        for title, _, low, high, blank, options in golden.QUESTIONS_V2
+    ]
+
+
+GOLDEN_ELECTIONS = {
+    # format: (golden file, questions, ballots, eligible voters)
+    BallotFormat.V1: (
+        golden.GOLDEN_PATH,
+        [{"title": "Council", "options": ("Ada", "Grace", "Alan")}],
+        golden.CHOICES,
+        golden.ELIGIBLE,
+    ),
+    BallotFormat.V2: (
+        golden.GOLDEN_V2_PATH,
+        golden_questions_v2(),
+        golden.CHOICES_V2,
+        golden.ELIGIBLE_V2,
+    ),
+}
+
+
+@pytest.mark.parametrize("version", GOLDEN_ELECTIONS, ids=lambda version: f"v{version}")
+def test_the_exporter_writes_the_golden_format(
+    version, make_election, make_user, admin_user, ballot_for
+):
+    path, questions, choices, eligible = GOLDEN_ELECTIONS[version]
+    election = make_election(slug=f"golden-v{version}", questions=questions)
+    Election.objects.filter(pk=election.pk).update(ballot_format=version)
+    election.refresh_from_db()
+    key_file = services.generate_keys(election=election, actor=admin_user, bits=1024)
+    services.open_election(election=election, actor=admin_user)
+    # Like the golden election: so many eligible voters, fewer of whom voted.
+    voters = [make_user(f"golden_voter_{index}") for index in range(eligible)]
+    for voter, selection in zip(voters, choices, strict=False):
+        payload = ballot_for(election, voter, list(selection))
+        services.cast_ballot(election=election, voter=voter, payload=payload)
+    services.close_election(election=election, actor=admin_user)
+    services.decrypt_tally(election=election, key_file=key_file, passphrase=None, actor=admin_user)
+    ours = json.loads(exported(election))
+    golden_record = json.loads(path.read_text(encoding="ascii"))
+    assert shape(ours) == shape(golden_record)
+    assert list(ours) == list(golden_record)
+    assert ours["voter_roll"]["eligible"] == int_to_hex(eligible)
 
 
 def test_the_record_is_public_only_once_published(voted, admin_user):

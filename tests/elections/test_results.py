@@ -90,18 +90,25 @@ def test_an_election_without_ballots_publishes_zeros(make_election, admin_user, 
 def test_candidate_names_are_escaped_in_the_chart_and_the_table(
     make_election, admin_user, make_user
 ):
-    election = make_election(slug="hostile", candidates=())
-    Candidate.objects.create(
-        election=election, position=1, name='<script>alert("x")</script>', affiliation="<b>"
+    election = make_election(
+        slug="hostile",
+        questions=[
+            {
+                "title": "<i>Who?</i>",
+                "options": ('<script>alert("x")</script>', "</svg><img src=x>"),
+            }
+        ],
     )
-    Candidate.objects.create(election=election, position=2, name="</svg><img src=x>")
+    Candidate.objects.filter(election=election, position=1).update(affiliation="<b>")
     key_file = services.generate_keys(election=election, actor=admin_user, bits=TEST_KEY_BITS)
     services.open_election(election=election, actor=admin_user)
     services.close_election(election=election, actor=admin_user)
     services.decrypt_tally(election=election, key_file=key_file, passphrase=None, actor=admin_user)
     page = results_page(election)
     assert "<script>alert" not in page and "</svg><img" not in page and "<b>" not in page
+    assert "<i>" not in page
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
+    assert "&lt;b&gt;" in page and "&lt;i&gt;Who?&lt;/i&gt;" in page
 
 
 def test_results_never_exist_before_decryption(open_election, voter, ballot_for, admin_user):

@@ -34,9 +34,11 @@ def test_seed_demo_json_with_cast_ballots_then_tally(tmp_path):
     assert "2/2 ballots cast" in err
     election = Election.objects.get(slug="demo")
     assert election.status == Status.OPEN
-    assert election.candidates.count() >= 3
-    assert election.candidates.exclude(account=None).exists()
-    assert all(c.statement for c in election.candidates.all())
+    chair, motion = services.ordered_questions(election)
+    assert chair.options.count() >= 3
+    assert chair.options.exclude(account=None).exists()
+    assert all(c.statement for c in chair.options.all())
+    assert motion.allow_blank and [o.name for o in motion.options.all()] == ["Yes", "No"]
     assert Ballot.objects.filter(election=election).count() == 2
     admin = User.objects.get(username=document["admin"]["username"])
     assert admin.role == Role.ADMINISTRATOR and admin.is_superuser
@@ -50,7 +52,13 @@ def test_seed_demo_json_with_cast_ballots_then_tally(tmp_path):
     report = services.decrypt_tally(
         election=election, key_file=key.read_bytes(), passphrase=None, actor=None
     )
-    assert report.ballots == 2 and sum(c.count for c in report.counts) == 2
+    assert report.ballots == 2
+    # Every ballot answers each question once: one choice or, where allowed, a blank vote.
+    answers = [
+        sum(c.count for c in options) + (blank.count if blank else 0)
+        for _, options, blank in report.by_question()
+    ]
+    assert answers == [2, 2]
 
 
 def test_seed_demo_replaces_the_previous_demo(tmp_path, monkeypatch, voter):

@@ -175,23 +175,28 @@ def flip_last_digit(value: str) -> str:
     return value[:-1] + ("1" if value[-1] != "1" else "2")
 
 
+def first_question(document: dict[str, Any]) -> dict[str, Any]:
+    question: dict[str, Any] = document["questions"][0]
+    return question
+
+
 TAMPERINGS: dict[str, Callable[[dict[str, Any]], None]] = {
-    "ciphertext digit": lambda d: d["ciphertexts"].__setitem__(
-        0, flip_last_digit(d["ciphertexts"][0])
+    "ciphertext digit": lambda d: first_question(d)["ciphertexts"].__setitem__(
+        0, flip_last_digit(first_question(d)["ciphertexts"][0])
     ),
-    "ciphertexts swapped": lambda d: d["ciphertexts"].reverse(),
-    "proof challenge": lambda d: d["selection_proofs"][1]["challenges"].__setitem__(
-        0, flip_last_digit(d["selection_proofs"][1]["challenges"][0])
+    "ciphertexts swapped": lambda d: first_question(d)["ciphertexts"].reverse(),
+    "proof challenge": lambda d: first_question(d)["selection_proofs"][1]["challenges"].__setitem__(
+        0, flip_last_digit(first_question(d)["selection_proofs"][1]["challenges"][0])
     ),
-    "count proof response": lambda d: d["count_proof"]["responses"].__setitem__(
-        0, flip_last_digit(d["count_proof"]["responses"][0])
+    "count proof response": lambda d: first_question(d)["count_proof"]["responses"].__setitem__(
+        0, flip_last_digit(first_question(d)["count_proof"]["responses"][0])
     ),
-    "proofs swapped": lambda d: d["selection_proofs"].reverse(),
-    "proof dropped": lambda d: d["selection_proofs"].pop(),
+    "proofs swapped": lambda d: first_question(d)["selection_proofs"].reverse(),
+    "proof dropped": lambda d: first_question(d)["selection_proofs"].pop(),
     "extra voter_id field": lambda d: d.__setitem__("voter_id", "someone-else"),
-    "ciphertext zero": lambda d: d["ciphertexts"].__setitem__(0, "0"),
-    "ciphertext as number": lambda d: d["ciphertexts"].__setitem__(0, 12345),
-    "ciphertext null": lambda d: d["ciphertexts"].__setitem__(0, None),
+    "ciphertext zero": lambda d: first_question(d)["ciphertexts"].__setitem__(0, "0"),
+    "ciphertext as number": lambda d: first_question(d)["ciphertexts"].__setitem__(0, 12345),
+    "ciphertext null": lambda d: first_question(d)["ciphertexts"].__setitem__(0, None),
 }
 
 
@@ -220,7 +225,8 @@ def test_garbage_payload_is_refused(payload, open_election, voter, unchanged):
 
 def test_oversized_payload_is_refused_before_parsing(open_election, voter, unchanged):
     election = open_election.election
-    huge = '{"ciphertexts": ["' + "f" * (1 << 20) + '"]}'
+    huge = '{"format": "evoting/ballot/v2", "questions": [{"ciphertexts": ["' + "f" * (1 << 20)
+    huge += '"]}]}'
     with unchanged(election), pytest.raises(services.InvalidBallotError):
         services.cast_ballot(election=election, voter=voter, payload=huge)
 
@@ -239,7 +245,7 @@ def test_ballot_encrypting_a_value_other_than_zero_or_one_is_refused(
     forged = encryption_of(value % params.n, params)
     payload = tamper(
         ballot_for(election, voter, [1, 0, 0]),
-        lambda d: d["ciphertexts"].__setitem__(0, int_to_hex(forged)),
+        lambda d: first_question(d)["ciphertexts"].__setitem__(0, int_to_hex(forged)),
     )
     with unchanged(election), pytest.raises(services.InvalidBallotError):
         services.cast_ballot(election=election, voter=voter, payload=payload)

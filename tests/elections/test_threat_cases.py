@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -139,7 +139,7 @@ def voter_client(login_as, voter) -> Client:
 # proofs possible without the private key, bound to the right voter and election.
 FORGED: dict[str, tuple[Callable[[int], list[int]], dict[str, Any]]] = {
     "encrypts-5-for-one-candidate": (lambda n: [5, 0, 0], {"claimed": [1, 0, 0]}),
-    "encrypts-minus-1-for-one-candidate": (lambda n: [n - 1, 1, 1], {"claimed_count": 1}),
+    "encrypts-minus-1-for-one-candidate": (lambda n: [n - 1, 1, 1], {"claimed_counts": [1]}),
     "two-candidates-marked-in-a-one-of-three": (lambda n: [1, 1, 0], {}),
     "every-candidate-zero-where-one-is-required": (lambda n: [0, 0, 0], {}),
     "three-marked": (lambda n: [1, 1, 1], {}),
@@ -156,7 +156,7 @@ def test_forged_encryptions_with_best_effort_proofs_are_400_and_logged(
     forged = build_ballot(
         params, services.voter_context(election, voter), plaintexts(params.n), seed=7, **options
     )
-    body = crypto.ballot_to_json(forged)
+    body = crypto.ballot_to_json(forged, params)
     with caplog.at_level("INFO", logger=SECURITY), nothing_stored(election):
         refused_json(post_ballot(voter_client, election, body), 400, "refused")
     lines = security_lines(caplog)
@@ -175,7 +175,7 @@ def test_the_forgery_builder_makes_acceptable_ballots_when_honest(
     election = open_election.election
     params = services.election_params(election)
     honest = build_ballot(params, services.voter_context(election, voter), [0, 1, 0], seed=7)
-    response = post_ballot(voter_client, election, crypto.ballot_to_json(honest))
+    response = post_ballot(voter_client, election, crypto.ballot_to_json(honest, params))
     assert response.status_code == 201, response.content
 
 
@@ -184,13 +184,12 @@ def test_a_ballot_naming_an_unknown_candidate_is_400(
 ):
     election = open_election.election
     params = services.election_params(election)
-    candidates = list(params.candidates)
-    candidates[1] = "00000000-0000-0000-0000-00000000beef"
-    foreign = crypto.ElectionParams(
-        election_id=params.election_id, public_key=params.public_key, candidates=tuple(candidates)
-    )
+    question = params.questions[0]
+    options = list(question.options)
+    options[1] = replace(options[1], id="00000000-0000-0000-0000-00000000beef")
+    foreign = replace(params, questions=(replace(question, options=tuple(options)),))
     body = crypto.ballot_to_json(
-        crypto.encrypt_ballot(foreign, services.voter_context(election, voter), [0, 1, 0])
+        crypto.encrypt_ballot(foreign, services.voter_context(election, voter), [0, 1, 0]), foreign
     )
     with nothing_stored(election):
         refused_json(post_ballot(voter_client, election, body), 400, "refused")
@@ -202,8 +201,9 @@ def test_a_ballot_with_one_candidate_entered_twice_is_400(
     election = open_election.election
 
     def duplicate_first(document: dict[str, Any]) -> None:
-        document["ciphertexts"][1] = document["ciphertexts"][0]
-        document["selection_proofs"][1] = document["selection_proofs"][0]
+        question = document["questions"][0]
+        question["ciphertexts"][1] = question["ciphertexts"][0]
+        question["selection_proofs"][1] = question["selection_proofs"][0]
 
     body = edit(ballot_for(election, voter, [1, 0, 0]), duplicate_first)
     with nothing_stored(election):
@@ -216,11 +216,10 @@ def test_a_ballot_under_another_key_with_this_elections_id_is_400(
     election = open_election.election
     params = services.election_params(election)
     other_key, _ = crypto.generate_keypair(TEST_KEY_BITS)
-    impostor = crypto.ElectionParams(
-        election_id=params.election_id, public_key=other_key, candidates=params.candidates
-    )
+    impostor = replace(params, public_key=other_key)
     body = crypto.ballot_to_json(
-        crypto.encrypt_ballot(impostor, services.voter_context(election, voter), [1, 0, 0])
+        crypto.encrypt_ballot(impostor, services.voter_context(election, voter), [1, 0, 0]),
+        impostor,
     )
     with nothing_stored(election):
         refused_json(post_ballot(voter_client, election, body), 400, "refused")
@@ -264,7 +263,8 @@ def test_out_of_range_and_mistyped_proof_values_are_400(
         for name, value in _proof_values(services.election_params(election).n).items():
 
             def set_value(document: dict[str, Any], value: Any = value) -> None:
-                proof = document[section] if index is None else document[section][index]
+                question = document["questions"][0]
+                proof = question[section] if index is None else question[section][index]
                 proof[part][0] = value
 
             cache.clear()  # the refusal throttle has its own test
@@ -284,10 +284,11 @@ def test_a_valid_proof_taken_from_another_ballot_of_the_same_voter_is_400(
     donor = json.loads(ballot_for(election, voter, [1, 0, 0]))  # same choice, fresh randomness
 
     def splice(document: dict[str, Any]) -> None:
+        question, donated = document["questions"][0], donor["questions"][0]
         if part == "selection":
-            document["selection_proofs"][0] = donor["selection_proofs"][0]
+            question["selection_proofs"][0] = donated["selection_proofs"][0]
         else:
-            document["count_proof"] = donor["count_proof"]
+            question["count_proof"] = donated["count_proof"]
 
     with nothing_stored(election):
         refused_json(post_ballot(voter_client, election, edit(target, splice)), 400, "refused")
@@ -296,13 +297,15 @@ def test_a_valid_proof_taken_from_another_ballot_of_the_same_voter_is_400(
 @pytest.mark.parametrize(
     "body",
     [
-        '{"format": "evoting/ballot/v1", "format": "evoting/ballot/v1"}',
-        '{"ciphertexts": NaN}',
-        '{"ciphertexts": Infinity}',
-        '{"ciphertexts": ["\\ud800"]}',
+        '{"format": "evoting/ballot/v2", "format": "evoting/ballot/v2"}',
+        '{"format": "evoting/ballot/v2", "questions": [{"ciphertexts": NaN}]}',
+        '{"format": "evoting/ballot/v2", "questions": [{"ciphertexts": Infinity}]}',
+        '{"format": "evoting/ballot/v2", "questions": [{"ciphertexts": ["\\ud800"]}]}',
         "\ufeff{}",
         "[" * 3000 + "]" * 3000,
-        '{"ciphertexts": ["' + "1" * 20 + '"], "ciphertexts": []}',
+        '{"format": "evoting/ballot/v2", "questions": [{"ciphertexts": ["'
+        + "1" * 20
+        + '"], "ciphertexts": []}]}',
     ],
     ids=[
         "duplicate-key",
@@ -329,7 +332,7 @@ def test_ciphertext_strings_that_are_not_canonical_hex_are_400(
     election = open_election.election
 
     def set_first(document: dict[str, Any]) -> None:
-        document["ciphertexts"][0] = value
+        document["questions"][0]["ciphertexts"][0] = value
 
     body = edit(ballot_for(election, voter, [1, 0, 0]), set_first)
     with nothing_stored(election):
@@ -370,7 +373,7 @@ def test_a_ballot_whose_tracker_is_already_stored_is_400_and_nothing_moves(
     election = open_election.election
     payload = ballot_for(election, voter, [0, 0, 1])
     params = services.election_params(election)
-    tracker = crypto.ballot_tracker(crypto.parse_ballot(params, payload))
+    tracker = crypto.ballot_tracker(crypto.parse_ballot(params, payload), params)
     elsewhere = make_election(slug="planted")
     planter = make_user("pat_planter", Role.VOTER)
     Ballot.objects.create(
@@ -621,39 +624,60 @@ def test_get_never_runs_a_state_changing_step(
 # --- Election lifecycle -----------------------------------------------------------------
 
 
+def formset_rows(
+    prefix: str, parent_field: str, parent: Any, rows: list[dict[str, str]]
+) -> dict[str, str]:
+    data = {
+        f"{prefix}-TOTAL_FORMS": str(len(rows)),
+        f"{prefix}-INITIAL_FORMS": str(sum(1 for row in rows if "id" in row)),
+        f"{prefix}-MIN_NUM_FORMS": "0",
+        f"{prefix}-MAX_NUM_FORMS": "1000",
+    }
+    for index, row in enumerate(rows):
+        data |= {f"{prefix}-{index}-{key}": value for key, value in row.items()}
+        data[f"{prefix}-{index}-{parent_field}"] = str(parent.pk)
+    return data
+
+
 def test_candidates_cannot_be_added_or_removed_through_the_admin_once_open(
     login_as, admin_user, open_election: OpenElection
 ):
     election = open_election.election
     fingerprint = services.election_params(election).fingerprint
+    (question,) = election.questions.all()
     candidates = list(election.candidates.order_by("position"))
-    rows: dict[str, str] = {
-        "candidates-TOTAL_FORMS": str(len(candidates) + 1),
-        "candidates-INITIAL_FORMS": str(len(candidates)),
-        "candidates-MIN_NUM_FORMS": "0",
-        "candidates-MAX_NUM_FORMS": "1000",
+    rule = {"description": "", "min_selections": "1", "max_selections": "1"}
+    questions = [
+        {"id": str(question.pk), "position": "1", "title": question.title, "DELETE": "on", **rule},
+        {"position": "", "title": "Late question", **rule},
+    ]
+    data = {
+        "description": "Edited while open",
+        **formset_rows("questions", "election", election, questions),
     }
-    for index, candidate in enumerate(candidates):
-        rows |= {
-            f"candidates-{index}-id": str(candidate.pk),
-            f"candidates-{index}-election": str(election.pk),
-            f"candidates-{index}-position": str(candidate.position),
-            f"candidates-{index}-name": candidate.name,
-            f"candidates-{index}-DELETE": "on" if index == 0 else "",
-        }
-    new = len(candidates)
-    rows |= {
-        f"candidates-{new}-election": str(election.pk),
-        f"candidates-{new}-position": "9",
-        f"candidates-{new}-name": "Late entry",
-    }
-    data = {"title": "Renamed while open", "description": "", **rows}
-    response = login_as(admin_user).post(
-        reverse("admin:elections_election_change", args=[election.pk]), data
-    )
-    # The form is accepted (the title may change) but the ballot's lines are not touched.
+    client = login_as(admin_user)
+    response = client.post(reverse("admin:elections_election_change", args=[election.pk]), data)
+    # The form is accepted (the description may change) but the ballot's questions are not touched.
     assert response.status_code == 302, response.content[:2000]
-    assert Election.objects.get(pk=election.pk).title == "Renamed while open"
+    assert Election.objects.get(pk=election.pk).description == "Edited while open"
+    assert list(election.questions.all()) == [question]
+    options = [
+        {
+            "id": str(candidate.pk),
+            "position": str(candidate.position),
+            "name": candidate.name,
+            "DELETE": "on" if index == 0 else "",
+        }
+        for index, candidate in enumerate(candidates)
+    ]
+    options.append({"position": "9", "name": "Late entry"})
+    data = {
+        "title": question.title,
+        **rule,
+        **formset_rows("options", "question", question, options),
+    }
+    response = client.post(reverse("admin:elections_question_change", args=[question.pk]), data)
+    assert response.status_code == 403
     assert list(election.candidates.order_by("position")) == candidates
     assert [c.name for c in election.candidates.order_by("position")] == ["Ada", "Grace", "Alan"]
     assert services.election_params(Election.objects.get(pk=election.pk)).fingerprint == (
@@ -1027,8 +1051,9 @@ def test_workers_killed_mid_cast_leave_no_ballot_outside_the_tally(live: Live):
             on_board[voters[i]] = again.json()["tracker"]
         else:
             assert "already voted" in again.json()["error"]
+            params = crypto.params_from_json(election.params_json)
             on_board[voters[i]] = crypto.ballot_tracker(
-                crypto.parse_ballot(crypto.params_from_json(election.params_json), ballots[i])
+                crypto.parse_ballot(params, ballots[i]), params
             )
     assert len(on_board) == len(voters)
 

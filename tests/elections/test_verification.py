@@ -141,17 +141,21 @@ def test_an_open_election_reads_its_candidates_once(open_election, django_assert
 
 def test_a_reopened_election_has_the_candidates_of_its_new_opening(open_election, admin_user):
     election = open_election.election
-    before = services.election_params(election).candidates
+    before = services.election_params(election).option_ids
     services.reset_election(election=election, actor=admin_user)
     Candidate.objects.filter(election=election, position=3).delete()
     services.generate_keys(election=election, actor=admin_user, bits=1024)
     services.open_election(election=election, actor=admin_user)
-    after = services.election_params(Election.objects.get(pk=election.pk)).candidates
+    after = services.election_params(Election.objects.get(pk=election.pk)).option_ids
     assert after == before[:2]
 
 
 def test_a_draft_reads_its_candidates_every_time(draft_election, admin_user):
     services.generate_keys(election=draft_election, actor=admin_user, bits=1024)
-    assert len(services.election_params(draft_election).candidates) == 3
-    Candidate.objects.create(election=draft_election, position=4, name="Barbara")
-    assert len(services.election_params(draft_election).candidates) == 4
+    assert len(services.election_params(draft_election).option_ids) == 3
+    Candidate.objects.create(
+        election=draft_election, question=draft_election.questions.get(), position=4, name="Barbara"
+    )
+    assert len(services.election_params(draft_election).option_ids) == 4
+    draft_election.questions.update(title="Who should chair?")
+    assert services.election_params(draft_election).questions[0].title == "Who should chair?"

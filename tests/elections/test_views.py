@@ -205,6 +205,7 @@ def test_detail_shows_schedule_candidates_and_turnout(clients, election_in):
     response = clients["anonymous"].get(reverse("elections:detail", kwargs={"slug": election.slug}))
     page = response.content.decode()
     assert election.title in page and "Choose the board." in page
+    assert "Who should be elected?" in page and "Choose exactly one." in page
     assert "Ada" in page and "Greens" in page and "I will listen." in page
     assert "Schedule (UTC)" in page
     assert reverse("elections:turnout", kwargs={"slug": election.slug}) in page
@@ -268,19 +269,39 @@ def test_booth_passes_the_worker_what_it_needs(clients, election_in, voter):
     election = election_in("open")
     response = clients["voter"].get(reverse("elections:booth", kwargs={"slug": election.slug}))
     page = response.content.decode()
-    assert '<fieldset aria-describedby="selection-rule">' in page and "<legend>" in page
-    assert "Choose exactly one." in page and 'type="radio"' in page
+    assert (
+        '<fieldset class="question" id="question-1" data-question="0" '
+        'aria-describedby="rule-1 status-1">'
+    ) in page
+    assert "<legend>Who should be elected?</legend>" in page
+    assert '<p id="rule-1" class="rule">Choose exactly one.</p>' in page
+    assert page.count('type="radio" name="q1"') == 3 and "data-blank" not in page
+    for slot in range(3):
+        assert f'id="choice-{slot}" data-slot="{slot}"' in page
+    assert '<p id="status-1" class="help question-status" aria-live="polite">' in page
     assert "<progress" in page and 'aria-live="polite"' in page and 'role="alert"' in page
     assert "elections/js/booth.js" in page and "csrfmiddlewaretoken" in page
     params = json.loads(_json_script(page, "booth-params"))
     candidates = services.ordered_candidates(election)
     election_params = services.election_params(election)
     assert params["params"]["election_id"] == str(election.id)
-    assert params["params"]["candidates"] == [str(c.id) for c in candidates]
+    (question,) = params["params"]["questions"]
+    assert [option["id"] for option in question["options"]] == [str(c.id) for c in candidates]
+    assert [option["name"] for option in question["options"]] == ["Ada", "Grace", "Alan"]
     assert params["params"]["n"] == format(election_params.n, "x")
     assert crypto.params_from_json(json.dumps(params["params"])) == election_params
     assert params["fingerprint"] == election_params.fingerprint
-    assert params["min_selections"] == 1 and params["max_selections"] == 1
+    assert params["slots"] == 3
+    assert params["questions"] == [
+        {
+            "number": 1,
+            "title": "Who should be elected?",
+            "min_selections": 1,
+            "max_selections": 1,
+            "slots": [0, 1, 2],
+            "blank_slot": None,
+        }
+    ]
     assert params["voter_context"] == services.voter_context(election, voter)
     assert params["cast_url"] == reverse("elections:cast", kwargs={"slug": election.slug})
     assert params["worker_url"].endswith("elections/js/ballot-worker.js")
@@ -357,7 +378,9 @@ def test_results_show_chart_and_table(clients, election_in):
         .content.decode()
     )
     assert '<svg xmlns="http://www.w3.org/2000/svg"' in page and 'role="img"' in page
-    assert '<title id="chart-title">' in page and '<desc id="chart-desc">' in page
+    assert '<section class="question-results" aria-labelledby="results-heading-1"' in page
+    assert '<title id="chart-title-1">Votes per option: Who should be elected?</title>' in page
+    assert '<desc id="chart-desc-1">' in page
     assert "Ada: 1 vote (100.0% of ballots)" in page
     assert "Grace: 0 votes (0.0% of ballots)" in page
     assert '<td class="num" data-candidate="1">1</td>' in page
