@@ -2,6 +2,7 @@
 
 Run: .venv/bin/python -m bench.cast [--voters 1000] [--concurrency 32] [--bits 3072]
      [--candidates 5] [--workers 1] [--threads 32] [--verify-batch 64] [--verify-processes 2]
+     [--compare-questions]
 
 Sets up a fresh SQLite database with one open election and ``--voters`` voters,
 each signed in (sessions made server-side before the timed phase), starts the site
@@ -12,7 +13,10 @@ ballots per second, latency percentiles, a latency histogram, the CPU the server
 used per ballot, and, measured in the same run, the crypto-only ceiling: strict
 ``verify_ballot`` per second on one core and on all cores, and ``batch_verify``.
 Afterwards it closes the election and checks that the decrypted tally is exactly
-the sum of the accepted choices. Progress goes to stderr, results to stdout.
+the sum of the accepted choices. With ``--compare-questions`` it does all this
+for an election of two questions (one of four candidates; yes, no or blank) and
+then for one question of ``--candidates`` options, and prints the two side by
+side with their ratios. Progress goes to stderr, results to stdout.
 
 The cached private key in var/bench-cache belongs to a throwaway benchmark
 election and nothing else.
@@ -34,6 +38,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from elections import crypto
 from tests.elections.livesite import (
@@ -223,7 +228,9 @@ def histogram(latencies: Sequence[float], rows: int = 12, width: int = 50) -> li
     ]
 
 
-def print_report(args: argparse.Namespace, load: LoadResult, ceiling: Ceiling, cores: int) -> None:
+def print_report(
+    args: argparse.Namespace, load: LoadResult, ceiling: Ceiling, cores: int, layout: str
+) -> None:
     accepted = [r for r in load.responses if r.status == 201]
     latencies = [r.seconds for r in accepted]
     rate = len(accepted) / load.seconds
@@ -234,7 +241,7 @@ def print_report(args: argparse.Namespace, load: LoadResult, ceiling: Ceiling, c
     rows = [
         (
             "setting",
-            f"{args.bits}-bit key, {args.candidates} candidates, SQLite, "
+            f"{args.bits}-bit key, {layout}, SQLite, "
             f"gunicorn {args.workers} workers x {args.threads} threads, {cores} cores",
         ),
         (
@@ -301,45 +308,110 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="verifier processes per gunicorn worker (0 = a thread of the worker)",
     )
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--compare-questions",
+        action="store_true",
+        help="run an election of 2 questions (1 of 4; yes/no/blank) and one of "
+        "--candidates options, one after the other, and print them side by side",
+    )
     args = parser.parse_args(argv)
     if args.voters < 1 or args.concurrency < 1 or args.candidates < 1:
         parser.error("--voters, --concurrency and --candidates must be positive")
     return args
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    args = parse_args(argv)
-    cores = os.cpu_count() or 1
-    CACHE.mkdir(parents=True, exist_ok=True)
+@dataclass
+class Layout:
+    """The questions of a benchmark election and one random valid answer per voter."""
+
+    name: str
+    questions: list[dict[str, Any]]
+
+    @property
+    def slots(self) -> int:
+        return sum(len(q["options"]) + int(q["allow_blank"]) for q in self.questions)
+
+    def choose(self, rng: random.Random) -> list[int]:
+        """One 0/1 per slot: one option per question, or a blank vote now and then."""
+        answer: list[int] = []
+        for question in self.questions:
+            slots = [0] * (len(question["options"]) + int(question["allow_blank"]))
+            if question["allow_blank"] and rng.random() < 0.15:
+                slots[-1] = 1
+            else:
+                slots[rng.randrange(len(question["options"]))] = 1
+            answer.extend(slots)
+        return answer
+
+
+def one_question(candidates: int) -> Layout:
+    options = [f"Candidate {i + 1}" for i in range(candidates)]
+    question = {
+        "title": "Who should be elected?",
+        "options": options,
+        "min_selections": 1,
+        "max_selections": 1,
+        "allow_blank": False,
+    }
+    return Layout(f"1 question (1 of {candidates})", [question])
+
+
+TWO_QUESTIONS = Layout(
+    "2 questions (1 of 4; yes/no/blank)",
+    [
+        {
+            "title": "Chair",
+            "options": [f"Candidate {i + 1}" for i in range(4)],
+            "min_selections": 1,
+            "max_selections": 1,
+            "allow_blank": False,
+        },
+        {
+            "title": "Adopt the motion?",
+            "options": ["Yes", "No"],
+            "min_selections": 1,
+            "max_selections": 1,
+            "allow_blank": True,
+        },
+    ],
+)
+
+
+@dataclass
+class RunFigures:
+    layout: Layout
+    load: LoadResult
+    ceiling: Ceiling
+    ballot_bytes: int
+    correct: bool
+
+
+def run_layout(args: argparse.Namespace, layout: Layout, cores: int, tag: str) -> RunFigures:
+    """Set up a fresh site with ``layout``, cast every voter's ballot, close, check, decrypt."""
     rng = random.Random(args.seed)
     voters = [f"bench-{i:05}" for i in range(args.voters)]
-    names = [f"Candidate {i + 1}" for i in range(args.candidates)]
-    choices = []
-    for _ in voters:
-        pick = rng.randrange(args.candidates)
-        choices.append([int(j == pick) for j in range(args.candidates)])
-
+    choices = [layout.choose(rng) for _ in voters]
     with tempfile.TemporaryDirectory(prefix="bench-cast-") as folder:
         env = site_env(
             Path(folder) / "bench.sqlite3",
             BALLOT_VERIFY_BATCH=str(args.verify_batch),
             BALLOT_VERIFY_PROCESSES=str(args.verify_processes),
         )
-        print("migrating and setting up the election...", file=sys.stderr)
+        print(f"[{layout.name}] migrating and setting up the election...", file=sys.stderr)
         migrate(env)
         election = set_up_election(
             env,
-            slug=f"bench-{args.candidates}",
-            candidates=names,
+            slug=f"bench-{tag}",
+            questions=layout.questions,
             voters=voters,
             session_voters=voters,
             password=PASSWORD,
             bits=args.bits,
-            key_path=CACHE / f"key-{args.bits}-{args.candidates}.json",
-            public_key_path=CACHE / f"public-{args.bits}-{args.candidates}.json",
+            key_path=CACHE / f"key-{args.bits}-{tag}.json",
+            public_key_path=CACHE / f"public-{args.bits}-{tag}.json",
         )
         ballots = cached_ballots(election, voters, choices)
-        print("measuring the verification ceiling...", file=sys.stderr)
+        print(f"[{layout.name}] measuring the verification ceiling...", file=sys.stderr)
         sample = [(election.contexts[v], b) for v, b in zip(voters, ballots, strict=True)]
         ceiling = measure_ceiling(election.params_json, sample[:CEILING_SAMPLE], cores)
         with gunicorn_site(
@@ -354,17 +426,68 @@ def main(argv: Sequence[str] | None = None) -> None:
                     )
                 )
             load = run_load(site, election.slug, browsers, ballots, args.concurrency)
-        print("closing, checking and decrypting...", file=sys.stderr)
+        print(f"[{layout.name}] closing, checking and decrypting...", file=sys.stderr)
         audit = close_and_count(env, election)
-    print_report(args, load, ceiling, cores)
+    print(f"\n=== {layout.name} ===")
+    print_report(args, load, ceiling, cores, layout.name)
     accepted = [c for c, r in zip(choices, load.responses, strict=True) if r.status == 201]
     expected = [sum(column) for column in zip(*accepted, strict=True)]
-    correct = audit["tally_is_product"] and audit["counts"] == expected
+    correct = bool(audit["tally_is_product"]) and audit["counts"] == expected
     print(
         f"\ntally check: decrypted {audit['counts']}, expected {expected}: "
         f"{'OK' if correct else 'MISMATCH'}"
     )
-    if not correct:
+    size = sorted(len(ballot.encode()) for ballot in ballots)[len(ballots) // 2]
+    return RunFigures(layout, load, ceiling, size, correct)
+
+
+def print_comparison(runs: list[RunFigures]) -> None:
+    """The two elections side by side, with the ratio of the first to the second."""
+
+    def figures(run: RunFigures) -> list[float]:
+        accepted = [r for r in run.load.responses if r.status == 201]
+        latencies = [r.seconds for r in accepted]
+        return [
+            run.layout.slots,
+            run.ballot_bytes,
+            len(accepted) / run.load.seconds,
+            percentile(latencies, 0.5) * 1000,
+            percentile(latencies, 0.99) * 1000,
+            run.load.server_cpu / max(len(accepted), 1) * 1000,
+            1000 / run.ceiling.strict_one_core,
+            1000 / run.ceiling.batch_one_core,
+        ]
+
+    names = [
+        "slots (options + blank)",
+        "ballot bytes (median)",
+        "sustained ballots/s",
+        "latency p50 ms",
+        "latency p99 ms",
+        "server CPU ms/ballot",
+        "strict check ms/ballot, 1 core",
+        "batch check ms/ballot, 1 core",
+    ]
+    first, second = figures(runs[0]), figures(runs[1])
+    print(f"\n| figure | {runs[0].layout.name} | {runs[1].layout.name} | ratio |")
+    print("|---|---|---|---|")
+    for name, a, b in zip(names, first, second, strict=True):
+        print(f"| {name} | {a:,.1f} | {b:,.1f} | {a / b if b else float('nan'):.2f} |")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parse_args(argv)
+    cores = os.cpu_count() or 1
+    CACHE.mkdir(parents=True, exist_ok=True)
+    if args.compare_questions:
+        runs = [
+            run_layout(args, TWO_QUESTIONS, cores, "two-questions"),
+            run_layout(args, one_question(args.candidates), cores, f"one-of-{args.candidates}"),
+        ]
+        print_comparison(runs)
+    else:
+        runs = [run_layout(args, one_question(args.candidates), cores, str(args.candidates))]
+    if not all(run.correct for run in runs):
         sys.exit(1)
 
 

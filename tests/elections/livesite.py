@@ -296,15 +296,17 @@ admin = User.objects.filter(username="live_admin").first() or User.objects.creat
 election = Election.objects.create(
     id=uuid.uuid5(space, "election/" + plan["slug"]), slug=plan["slug"], title=plan["slug"],
 )
-question = Question.objects.create(
-    id=uuid.uuid5(space, f"{election.id}/question/1"), election=election, position=1,
-    title="Who should be elected?",
-)
-for position, name in enumerate(plan["candidates"], start=1):
-    Candidate.objects.create(
-        id=uuid.uuid5(space, f"{election.id}/{position}"), election=election,
-        question=question, position=position, name=name,
+for number, spec in enumerate(plan["questions"], start=1):
+    question = Question.objects.create(
+        id=uuid.uuid5(space, f"{election.id}/question/{number}"), election=election,
+        position=number, title=spec["title"], min_selections=spec["min_selections"],
+        max_selections=spec["max_selections"], allow_blank=spec["allow_blank"],
     )
+    for position, name in enumerate(spec["options"], start=1):
+        Candidate.objects.create(
+            id=uuid.uuid5(space, f"{election.id}/{number}/{position}"), election=election,
+            question=question, position=position, name=name,
+        )
 password = make_password(os.environ["LIVE_PASSWORD"])
 voters = User.objects.bulk_create(
     User(id=uuid.uuid5(space, name), username=name, role=Role.VOTER, is_approved=True,
@@ -353,7 +355,8 @@ def set_up_election(
     env: dict[str, str],
     *,
     slug: str,
-    candidates: Sequence[str],
+    candidates: Sequence[str] = (),
+    questions: Sequence[dict[str, Any]] = (),
     voters: Sequence[str],
     session_voters: Sequence[str],
     password: str,
@@ -361,10 +364,24 @@ def set_up_election(
     key_path: Path,
     public_key_path: Path,
 ) -> LiveElection:
-    """Create an open election with voters in the site's database; write its key file."""
+    """Create an open election with voters in the site's database; write its key file.
+
+    The ballot asks ``questions`` (dicts with title, options, min_selections,
+    max_selections and allow_blank), or one question choosing one of ``candidates``.
+    """
+    if not questions:
+        questions = [
+            {
+                "title": "Who should be elected?",
+                "options": list(candidates),
+                "min_selections": 1,
+                "max_selections": 1,
+                "allow_blank": False,
+            }
+        ]
     plan = {
         "slug": slug,
-        "candidates": list(candidates),
+        "questions": list(questions),
         "voters": list(voters),
         "session_voters": list(session_voters),
         "bits": bits,
