@@ -776,26 +776,25 @@ def copy_as_draft(*, election: Election, actor: User | None, slug: str | None = 
             closes_at=closes_at,
         )
         for question in ordered_questions(election):
-            copied = Question.objects.create(
+            add_question(
                 election=copy,
-                position=question.position,
-                title=question.title,
-                description=question.description,
-                min_selections=question.min_selections,
-                max_selections=question.max_selections,
-                allow_blank=question.allow_blank,
-            )
-            Candidate.objects.bulk_create(
-                Candidate(
-                    election=copy,
-                    question=copied,
-                    position=option.position,
-                    name=option.name,
-                    affiliation=option.affiliation,
-                    statement=option.statement,
-                    account_id=option.account_id,
-                )
-                for option in question.options.all()
+                question=Question(
+                    position=question.position,
+                    title=question.title,
+                    description=question.description,
+                    min_selections=question.min_selections,
+                    max_selections=question.max_selections,
+                    allow_blank=question.allow_blank,
+                ),
+                options=[
+                    Candidate(
+                        name=option.name,
+                        affiliation=option.affiliation,
+                        statement=option.statement,
+                        account_id=option.account_id,
+                    )
+                    for option in question.options.all()
+                ],
             )
         RollEntry.objects.bulk_create(
             RollEntry(election=copy, voter_id=voter_id)
@@ -829,6 +828,23 @@ def public_key_fingerprint(election: Election) -> str:
 
 
 POSITION_OFFSET = 10_000
+
+
+def add_question(
+    *, election: Election, question: Question, options: Sequence[Candidate]
+) -> Question:
+    """Store an unsaved ``question`` and its unsaved ``options`` (numbered from 1) in a draft.
+
+    For the callers that build a whole ballot at once (a copy, a definition file),
+    inside their own transaction.
+    """
+    require_draft(election, "The questions and options")
+    question.election = election
+    question.save()
+    for position, option in enumerate(options, start=1):
+        option.election, option.question, option.position = election, question, position
+    Candidate.objects.bulk_create(options)
+    return question
 
 
 def save_in_order(

@@ -19,6 +19,7 @@ from django.utils.text import slugify
 from accounts.audit import log_action
 from accounts.models import Role, User
 from accounts.usernames import normalise_username
+from elections import services
 from elections.concurrency import atomic_write
 from elections.models import Candidate, Election, Question
 
@@ -95,26 +96,25 @@ def _create(
         roll_mode=parsed.roll_mode,
     )
     for q_index, item in enumerate(parsed.questions):
-        question = Question.objects.create(
+        services.add_question(
             election=election,
-            position=q_index + 1,
-            title=item.title,
-            description=item.description,
-            min_selections=item.min_selections,
-            max_selections=item.max_selections,
-            allow_blank=item.allow_blank,
-        )
-        Candidate.objects.bulk_create(
-            Candidate(
-                election=election,
-                question=question,
-                position=o_index + 1,
-                name=option.name,
-                affiliation=option.affiliation,
-                statement=option.statement,
-                account=accounts.get((q_index, o_index)),
-            )
-            for o_index, option in enumerate(item.options)
+            question=Question(
+                position=q_index + 1,
+                title=item.title,
+                description=item.description,
+                min_selections=item.min_selections,
+                max_selections=item.max_selections,
+                allow_blank=item.allow_blank,
+            ),
+            options=[
+                Candidate(
+                    name=option.name,
+                    affiliation=option.affiliation,
+                    statement=option.statement,
+                    account=accounts.get((q_index, o_index)),
+                )
+                for o_index, option in enumerate(item.options)
+            ],
         )
     return election
 

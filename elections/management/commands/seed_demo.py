@@ -101,22 +101,7 @@ class Command(BaseCommand):
             description="A demonstration: the accounts and ballots are made up.",
             roll_mode=RollMode.EXPLICIT,
         )
-        chair = Question.objects.create(
-            election=election,
-            position=1,
-            title="Who should chair the committee?",
-            description="The chair serves for two years.",
-        )
-        motion = Question.objects.create(
-            election=election,
-            position=2,
-            title="Should meetings be held online?",
-            allow_blank=True,
-        )
-        for position, answer in enumerate(("Yes", "No"), start=1):
-            Candidate.objects.create(
-                election=election, question=motion, position=position, name=answer
-            )
+        chair = []
         for position, (name, affiliation, statement, linked) in enumerate(CANDIDATES, start=1):
             account = None
             if linked:
@@ -128,15 +113,25 @@ class Command(BaseCommand):
                     statement=statement,
                 )
                 credentials.candidates.append({"username": account.username, "password": password})
-            Candidate.objects.create(
-                election=election,
-                question=chair,
-                position=position,
-                name=name,
-                affiliation=affiliation,
-                statement=statement,
-                account=account,
+            chair.append(
+                Candidate(name=name, affiliation=affiliation, statement=statement, account=account)
             )
+        services.add_question(
+            election=election,
+            question=Question(
+                position=1,
+                title="Who should chair the committee?",
+                description="The chair serves for two years.",
+            ),
+            options=chair,
+        )
+        services.add_question(
+            election=election,
+            question=Question(
+                position=2, title="Should meetings be held online?", allow_blank=True
+            ),
+            options=[Candidate(name="Yes"), Candidate(name="No")],
+        )
         accounts = []
         width = len(str(voters))
         for number in range(1, voters + 1):
