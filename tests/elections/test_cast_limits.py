@@ -18,6 +18,7 @@ from django.test.client import encode_multipart
 
 from accounts.models import User
 from elections import services, verification
+from elections.services import casting
 
 from .conftest import OpenElection
 from .test_cast_http import booth_csrf_token, cast_url, nothing_stored, post, refused, tampered
@@ -99,7 +100,7 @@ def test_valid_ballots_are_never_counted_against_the_account(
     params = services.election_params(election)
     context = services.voter_context(election, voter)
     for _ in range(services.REFUSED_BALLOT_LIMIT + 1):
-        services._checked_ballot(
+        casting._checked_ballot(
             election, voter, params, context, ballot_for(election, voter, [0, 0, 1])
         )
     refused(post(voter_client, election, forged), 400, "refused")

@@ -15,6 +15,7 @@ from django.urls import reverse
 from elections import ballot_box, crypto, services
 from elections.models import Ballot, Candidate, Election, EncryptedTally, Result, Status
 from elections.record import stream_record
+from elections.services import drafts
 from elections.verify import verify_record
 from tests.elections.conftest import TEST_KEY_BITS, make_ballot
 
@@ -69,10 +70,10 @@ def test_a_second_open_at_the_same_time_keeps_the_ballots_counted(
             cast(first, voter, [1, 0, 0])
         return params
 
-    monkeypatch.setattr(services, "election_params", open_and_cast_meanwhile)
+    monkeypatch.setattr(drafts, "election_params", open_and_cast_meanwhile)
     with pytest.raises(services.WrongPhase):
         services.open_election(election=draft_election, actor=admin_user)
-    monkeypatch.setattr(services, "election_params", real)
+    monkeypatch.setattr(drafts, "election_params", real)
     tally = EncryptedTally.objects.get(election=draft_election)
     assert tally.ballot_count == 1 == Ballot.objects.filter(election=draft_election).count()
 

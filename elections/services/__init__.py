@@ -1,0 +1,91 @@
+"""Every operation that changes an election. Views, admin actions and commands call these.
+
+Each function enforces the rules of the election's phase itself, so no caller can
+skip a check, and writes an audit entry for administrative actions. Failures raise
+an ``ElectionError`` subclass whose message is safe to show and whose
+``status_code`` a view can return as it is.
+
+One module per concern: ``ballots`` reads what an election asks (its questions,
+options and cryptographic parameters, who may vote), ``drafts`` sets an election
+up, ``casting`` takes ballots, ``counting`` closes, decrypts and resets.
+"""
+
+from .ballots import (
+    ballot_problem,
+    ballot_shapes,
+    ballot_slots,
+    election_params,
+    eligible_voter_count,
+    is_eligible,
+    ordered_candidates,
+    ordered_questions,
+    public_key_fingerprint,
+    voter_context,
+)
+from .casting import REFUSED_BALLOT_LIMIT, REFUSED_BALLOT_WINDOW, cast_ballot
+from .counting import (
+    SlotCount,
+    TallyReport,
+    close_election,
+    decrypt_tally,
+    product_of_ballots,
+    reset_election,
+)
+from .drafts import (
+    COPY_SUFFIX,
+    add_question,
+    copy_as_draft,
+    generate_keys,
+    open_election,
+    require_draft,
+    save_in_order,
+)
+from .errors import (
+    AlreadyVoted,
+    BallotBoxBusy,
+    ElectionError,
+    InvalidBallotError,
+    KeyRefused,
+    NotEligible,
+    TallyMismatch,
+    TooManyRefusals,
+    WrongPhase,
+)
+
+__all__ = [
+    "COPY_SUFFIX",
+    "REFUSED_BALLOT_LIMIT",
+    "REFUSED_BALLOT_WINDOW",
+    "AlreadyVoted",
+    "BallotBoxBusy",
+    "ElectionError",
+    "InvalidBallotError",
+    "KeyRefused",
+    "NotEligible",
+    "SlotCount",
+    "TallyMismatch",
+    "TallyReport",
+    "TooManyRefusals",
+    "WrongPhase",
+    "add_question",
+    "ballot_problem",
+    "ballot_shapes",
+    "ballot_slots",
+    "cast_ballot",
+    "close_election",
+    "copy_as_draft",
+    "decrypt_tally",
+    "election_params",
+    "eligible_voter_count",
+    "generate_keys",
+    "is_eligible",
+    "open_election",
+    "ordered_candidates",
+    "ordered_questions",
+    "product_of_ballots",
+    "public_key_fingerprint",
+    "require_draft",
+    "reset_election",
+    "save_in_order",
+    "voter_context",
+]
