@@ -1,5 +1,6 @@
 """Forms of the election administration: candidates, roll entries and the confirmation pages."""
 
+import unicodedata
 from typing import Any
 
 from django import forms
@@ -14,8 +15,30 @@ KEY_SIZES = (1024, 2048, 3072, 4096)
 MAX_KEY_UPLOAD_BYTES = 256 * 1024
 
 
-class CandidateForm(forms.ModelForm[Candidate]):
+class NormalisedLabels:
+    """Labels typed in the admin are stored in Unicode NFC, the one spelling the ballot
+    format's fingerprint accepts (a name pasted from elsewhere may come decomposed)."""
+
+    label_fields: tuple[str, ...] = ()
+
+    def normalise_labels(self, cleaned: dict[str, Any]) -> dict[str, Any]:
+        for field in self.label_fields:
+            if isinstance(cleaned.get(field), str):
+                cleaned[field] = unicodedata.normalize("NFC", cleaned[field])
+        return cleaned
+
+
+class ElectionForm(NormalisedLabels, forms.ModelForm[Election]):
+    label_fields = ("title",)
+
+    def clean(self) -> dict[str, Any]:
+        return self.normalise_labels(super().clean() or {})
+
+
+class CandidateForm(NormalisedLabels, forms.ModelForm[Candidate]):
     """A ballot line; with an account chosen and no name, the account's public name is used."""
+
+    label_fields = ("name", "affiliation")
 
     class Meta:
         model = Candidate
@@ -34,7 +57,7 @@ class CandidateForm(forms.ModelForm[Candidate]):
                 self.add_error("name", "Give a name or link an approved candidate account.")
             else:
                 cleaned["name"] = account.public_name
-        return cleaned
+        return self.normalise_labels(cleaned)
 
 
 class RollEntryForm(forms.ModelForm[RollEntry]):

@@ -32,6 +32,7 @@ from ..decorators import content_length
 from ..forms import (
     MAX_KEY_UPLOAD_BYTES,
     DecryptForm,
+    ElectionForm,
     GenerateKeysForm,
     ResetForm,
     RollUploadForm,
@@ -49,6 +50,7 @@ class ElectionAdmin(admin.ModelAdmin[Election]):
     list_display = ("title", "slug", "status", "turnout", "opens_at", "closes_at")
     list_filter = ("status", "roll_mode")
     search_fields = ("title", "slug", "description")
+    form = ElectionForm
     inlines = [QuestionInline]
     actions = [
         "generate_keys",

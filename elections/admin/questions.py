@@ -18,14 +18,16 @@ from accounts.audit import log_action
 
 from .. import services
 from ..crypto.params import MAX_OPTIONS_PER_QUESTION, MAX_QUESTIONS
-from ..forms import CandidateForm
+from ..forms import CandidateForm, NormalisedLabels
 from ..models import Candidate, Election, Question
 from .common import acting_user
 
 POSITION_HELP = "Leave blank to add at the end; change the numbers to reorder."
 
 
-class QuestionForm(forms.ModelForm[Question]):
+class QuestionForm(NormalisedLabels, forms.ModelForm[Question]):
+    label_fields = ("title", "description")
+
     class Meta:
         model = Question
         fields = (
@@ -42,6 +44,9 @@ class QuestionForm(forms.ModelForm[Question]):
         super().__init__(*args, **kwargs)
         self.fields["position"].required = False
         self.fields["position"].help_text = POSITION_HELP
+
+    def clean(self) -> dict[str, Any]:
+        return self.normalise_labels(super().clean() or {})
 
 
 class OptionForm(CandidateForm):

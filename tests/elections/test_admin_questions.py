@@ -188,3 +188,21 @@ def test_a_question_that_breaks_its_rule_is_reported_when_opening(
     assert "allows 3 choices but has 2 options" in response.content.decode()
     election.refresh_from_db()
     assert election.is_draft
+
+
+def test_labels_typed_decomposed_are_stored_in_nfc(login_as, admin_user, draft_election):
+    question = draft_election.questions.get()
+    client = login_as(admin_user)
+    url = reverse("admin:elections_election_change", args=[draft_election.pk])
+    decomposed = "Zoe\u0308 and the Ho\u0302tel"  # e + combining diaeresis, o + circumflex
+    data = {
+        **election_fields(draft_election, title="E\u0301lection"),
+        **formset("questions", [question_row(question, title=decomposed)], 1),
+    }
+    assert client.post(url, data).status_code == 302
+    draft_election.refresh_from_db()
+    question.refresh_from_db()
+    assert draft_election.title == "\u00c9lection"
+    assert question.title == "Zo\u00eb and the H\u00f4tel"
+    services.generate_keys(election=draft_election, actor=admin_user, bits=1024)
+    services.open_election(election=draft_election, actor=admin_user)
