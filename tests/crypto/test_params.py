@@ -14,6 +14,7 @@ from elections.crypto import (
     OptionParams,
     ParameterError,
     QuestionParams,
+    check_ballot_structure,
     params_from_dict,
     params_from_json,
     params_to_json,
@@ -341,3 +342,22 @@ def test_v2_params_json_is_strict(v2_params: ElectionParams, edit: Callable[[Any
 def test_garbage_parameters_are_refused(raw: Any) -> None:
     with pytest.raises(ParameterError):
         params_from_json(raw)
+
+
+@pytest.mark.parametrize(
+    ("label", "reason"),
+    [
+        ("Zoe\u0308", "normalisation form NFC"),
+        ("Ada\u0007", "control characters"),
+        ("Ada\n", "control characters"),
+        ("A\ud800", "lone surrogates"),
+        ("Ada \u0378", "unassigned Unicode code points"),
+        ("   ", "must not be empty"),
+    ],
+)
+def test_an_option_name_has_one_spelling(keypair: KeyPair, label: str, reason: str) -> None:
+    question = QuestionParams(options=(OptionParams("a", label),), title="Chair")
+    with pytest.raises(ParameterError, match=reason):
+        ElectionParams("e", keypair[0], (question,), title="Election")
+    with pytest.raises(ParameterError, match=reason):
+        check_ballot_structure("Election", [question])
