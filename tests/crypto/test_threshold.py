@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import random
 from dataclasses import replace
 
@@ -176,3 +177,12 @@ def test_every_subset_of_size_k_decrypts(k_n, value, data):
     for partial in partials:
         verify_partial(key, ciphertext, partial, CONTEXT)
     assert combine(key, partials) == value
+
+
+def test_the_threshold_vectors_are_reproduced():
+    # The browser module is pinned to the same files by tests/js/threshold.test.mjs.
+    from . import make_threshold_vectors as vectors
+
+    for case in vectors.CASES:
+        path = vectors.VECTORS / f"{case['name']}.json"
+        assert json.loads(path.read_text()) == vectors.build(case)
