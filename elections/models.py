@@ -60,6 +60,9 @@ class Election(models.Model):
     )
     # Canonical JSON of the Paillier public key. The private key is never stored.
     public_key = models.TextField(blank=True, editable=False)
+    # The trustees' public key file (docs/trustees.md) when the key was made by a
+    # ceremony: K of N, the verification keys. Public only; no share ever comes here.
+    trustee_key = models.TextField(blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     opened_at = models.DateTimeField(null=True, blank=True, editable=False)
     closed_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -93,6 +96,10 @@ class Election(models.Model):
     @property
     def has_key(self) -> bool:
         return bool(self.public_key)
+
+    @property
+    def has_trustees(self) -> bool:
+        return bool(self.trustee_key)
 
     def accepts_ballots_at(self, moment: datetime | None = None) -> bool:
         """Open, and within the schedule if there is one. The closing instant is excluded."""
@@ -307,6 +314,30 @@ class EncryptedTally(models.Model):
 
     def __str__(self) -> str:
         return f"Tally of {self.election} ({self.ballot_count} ballots)"
+
+
+class TrusteeDecryption(models.Model):
+    """One trustee's partial decryption of every encrypted total, stored once its proofs held."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    election = models.ForeignKey(
+        Election, on_delete=models.CASCADE, related_name="trustee_decryptions"
+    )
+    trustee = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
+    # The canonical partial-decryption document as checked (docs/trustees.md).
+    content = models.TextField()
+    submitted_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["election", "trustee"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["election", "trustee"], name="elections_trustee_decryption_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Trustee {self.trustee} of {self.election}"
 
 
 class Result(models.Model):

@@ -16,9 +16,24 @@ from typing import Any
 from django.db.models import Model
 from django.db.models.signals import pre_delete
 
-from .models import Candidate, Election, EncryptedTally, Question, Result, refuse_if_published
+from .models import (
+    Candidate,
+    Election,
+    EncryptedTally,
+    Question,
+    Result,
+    TrusteeDecryption,
+    refuse_if_published,
+)
 
-GUARDED_MODELS: tuple[type[Model], ...] = (Election, Question, Candidate, EncryptedTally, Result)
+GUARDED_MODELS: tuple[type[Model], ...] = (
+    Election,
+    Question,
+    Candidate,
+    EncryptedTally,
+    Result,
+    TrusteeDecryption,
+)
 
 
 def refuse_deleting_published(sender: type[Model], instance: Model, **kwargs: Any) -> None:

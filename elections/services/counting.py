@@ -27,6 +27,7 @@ from ..models import (
     Question,
     Result,
     Status,
+    TrusteeDecryption,
 )
 from ..verify import ProgressCallback
 from .ballots import (
@@ -288,6 +289,7 @@ def reset_election(*, election: Election, actor: User | None) -> int:
         with atomic_write():
             ballots, _ = Ballot.objects.filter(election=election).delete()
             Result.objects.filter(election=election).delete()
+            TrusteeDecryption.objects.filter(election=election).delete()
             EncryptedTally.objects.filter(election=election).delete()
             # Conditional: a publication that lands after the deletes must not be
             # turned back into a draft (the transaction then undoes the deletes).
@@ -299,6 +301,7 @@ def reset_election(*, election: Election, actor: User | None) -> int:
                     # No ballot is left to verify under the old format.
                     ballot_format=BallotFormat.V2,
                     public_key="",
+                    trustee_key="",
                     closing_hash="",
                     opened_at=None,
                     closed_at=None,
