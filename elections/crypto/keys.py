@@ -9,16 +9,12 @@ cannot produce a plausible-looking tally.
 
 from __future__ import annotations
 
-import secrets
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import gmpy2  # type: ignore[import-untyped]
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from phe import paillier
 
 from .encoding import (
@@ -31,6 +27,7 @@ from .encoding import (
     parse_hex,
 )
 from .errors import CryptoError, KeyFileError, ParameterError
+from .sealing import seal, unseal
 
 MIN_KEY_BITS = 2048
 DEFAULT_KEY_BITS = 3072
@@ -41,18 +38,6 @@ PUBLIC_KEY_FORMAT = "evoting/paillier-public-key/v1"
 PRIVATE_KEY_FORMAT = "evoting/paillier-private-key/v1"
 ENCRYPTED_KEY_FORMAT = "evoting/paillier-private-key-encrypted/v1"
 
-# scrypt at N = 2^17, r = 8, p = 1 uses 128 MiB and a fraction of a second:
-# the OWASP 2023 recommendation for interactive use. The loader accepts other
-# parameters so that an older file still opens, but only up to twice that
-# work and memory (128 * r * N * p bytes), checked before deriving anything, so
-# a crafted header cannot make the web process allocate gigabytes.
-SCRYPT_LOG2_N = 17
-SCRYPT_R = 8
-SCRYPT_P = 1
-_SCRYPT_LOG2_N_RANGE = range(14, 21)
-_SCRYPT_MAX_COST = 2 * 128 * SCRYPT_R * (1 << SCRYPT_LOG2_N) * SCRYPT_P
-_SALT_BYTES = 16
-_NONCE_BYTES = 12
 _MAX_KEY_FILE_BYTES = 64 * 1024
 _MAX_ELECTION_ID = 128
 
@@ -168,10 +153,11 @@ def dump_private_key(
 
     Takes phe's private key, the election id it belongs to and an optional
     passphrase. Returns UTF-8 JSON bytes holding ``n``, ``p``, ``q`` and the
-    election id. With a passphrase that JSON is encrypted with AES-256-GCM
-    under a key derived by scrypt (N = 2^17, r = 8, p = 1, 16-byte random
-    salt, 12-byte random nonce); the header carrying those parameters is the
-    GCM associated data, so changing any of them makes decryption fail.
+    election id. With a passphrase that JSON is sealed (``sealing.seal``):
+    encrypted with AES-256-GCM under a key derived by scrypt (N = 2^17,
+    r = 8, p = 1, 16-byte random salt, 12-byte random nonce); the header
+    carrying those parameters is the GCM associated data, so changing any of
+    them makes decryption fail.
     Raises ``KeyFileError`` for an empty passphrase or a bad election id.
     """
     if not isinstance(private_key, paillier.PaillierPrivateKey):
@@ -190,21 +176,7 @@ def dump_private_key(
         return plain
     if not isinstance(passphrase, str) or not passphrase:
         raise KeyFileError("the passphrase must be a non-empty string")
-    header = {
-        "format": ENCRYPTED_KEY_FORMAT,
-        "kdf": "scrypt",
-        "kdf_log2_n": int_to_hex(SCRYPT_LOG2_N),
-        "kdf_r": int_to_hex(SCRYPT_R),
-        "kdf_p": int_to_hex(SCRYPT_P),
-        "salt": secrets.token_hex(_SALT_BYTES),
-        "cipher": "aes-256-gcm",
-        "nonce": secrets.token_hex(_NONCE_BYTES),
-    }
-    key = _derive_key(passphrase, header)
-    sealed = AESGCM(key).encrypt(
-        bytes.fromhex(header["nonce"]), plain, canonical_json(header).encode("ascii")
-    )
-    return canonical_json({**header, "ciphertext": sealed.hex()}).encode("ascii")
+    return seal(plain, passphrase, sealed_format=ENCRYPTED_KEY_FORMAT, error=KeyFileError)
 
 
 def load_private_key(
@@ -233,9 +205,14 @@ def load_private_key(
     if document.get("format") == ENCRYPTED_KEY_FORMAT:
         if passphrase is None:
             raise KeyFileError("the key file is encrypted: a passphrase is required")
-        document = load_json(
-            _decrypt(document, passphrase), max_bytes=_MAX_KEY_FILE_BYTES, error=KeyFileError
+        plain = unseal(
+            document,
+            passphrase,
+            sealed_format=ENCRYPTED_KEY_FORMAT,
+            error=KeyFileError,
+            what="key file",
         )
+        document = load_json(plain, max_bytes=_MAX_KEY_FILE_BYTES, error=KeyFileError)
     elif passphrase is not None:
         raise KeyFileError("the key file is not encrypted, but a passphrase was given")
     p, q = _key_factors(document, expected_n=expected_n, election_id=election_id)
@@ -267,58 +244,3 @@ def _key_factors(document: Any, *, expected_n: int, election_id: str) -> tuple[i
     if gmpy2.gcd(n, (p - 1) * (q - 1)) != 1:
         raise KeyFileError("the key file is unusable: gcd(n, phi(n)) is not 1")
     return p, q
-
-
-def _derive_key(passphrase: str, header: dict[str, str]) -> bytes:
-    log2_n = int(header["kdf_log2_n"], 16)
-    kdf = Scrypt(
-        salt=bytes.fromhex(header["salt"]),
-        length=32,
-        n=2**log2_n,
-        r=int(header["kdf_r"], 16),
-        p=int(header["kdf_p"], 16),
-    )
-    return kdf.derive(passphrase.encode("utf-8"))
-
-
-def _decrypt(document: dict[str, Any], passphrase: str) -> bytes:
-    keys = ("format", "kdf", "kdf_log2_n", "kdf_r", "kdf_p", "salt", "cipher", "nonce")
-    document = expect_object(
-        document, keys=(*keys, "ciphertext"), field="encrypted key file", error=KeyFileError
-    )
-    if not isinstance(passphrase, str) or not passphrase:
-        raise KeyFileError("the passphrase must be a non-empty string")
-    if document["kdf"] != "scrypt" or document["cipher"] != "aes-256-gcm":
-        raise KeyFileError("unsupported key file encryption")
-    log2_n = parse_hex(document["kdf_log2_n"], field="kdf_log2_n", max_digits=2, error=KeyFileError)
-    r = parse_hex(document["kdf_r"], field="kdf_r", max_digits=2, error=KeyFileError)
-    p = parse_hex(document["kdf_p"], field="kdf_p", max_digits=1, error=KeyFileError)
-    if (
-        log2_n not in _SCRYPT_LOG2_N_RANGE
-        or not 1 <= r <= 16
-        or not 1 <= p <= 4
-        or 128 * r * (1 << log2_n) * p > _SCRYPT_MAX_COST
-    ):
-        raise KeyFileError("key file scrypt parameters are out of the accepted range")
-    salt = _fixed_hex(document["salt"], _SALT_BYTES, "salt")
-    nonce = _fixed_hex(document["nonce"], _NONCE_BYTES, "nonce")
-    sealed = _fixed_hex(document["ciphertext"], None, "ciphertext")
-    header = {key: document[key] for key in keys}
-    key = _derive_key(passphrase, {**header, "salt": salt.hex()})
-    try:
-        return AESGCM(key).decrypt(nonce, sealed, canonical_json(header).encode("ascii"))
-    except InvalidTag:
-        raise KeyFileError("wrong passphrase, or the key file was modified") from None
-
-
-def _fixed_hex(value: object, size: int | None, field: str) -> bytes:
-    if (
-        not isinstance(value, str)
-        or len(value) % 2
-        or (size is not None and len(value) != 2 * size)
-    ):
-        raise KeyFileError(f"key file {field} has the wrong length")
-    try:
-        return bytes.fromhex(value)
-    except ValueError:
-        raise KeyFileError(f"key file {field} is not hex") from None

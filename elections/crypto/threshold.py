@@ -133,8 +133,10 @@ def deal(
 
     Takes the modulus size (even, at least 16 bits), K and N, a randomness
     source (the OS CSPRNG by default) and an optional ``progress(step)``
-    callback. Every secret (p, q, m, d, the polynomial) lives in this call's
-    local variables only. Raises ``ParameterError`` for bad sizes.
+    callback, called with "first safe prime", "second safe prime" (again if
+    the pair must be drawn afresh) and "shares and verification keys" as
+    each step starts. Every secret (p, q, m, d, the polynomial) lives in
+    this call's local variables only. Raises ``ParameterError`` for bad sizes.
     """
     if not isinstance(bits, int) or isinstance(bits, bool) or bits < 32 or bits % 2:
         raise ParameterError("the modulus needs an even number of bits, at least 32")
@@ -142,16 +144,16 @@ def deal(
         raise ParameterError("K and N must be integers")
     if not 1 <= threshold <= trustees <= MAX_TRUSTEES:
         raise ParameterError(f"need 1 <= K <= N <= {MAX_TRUSTEES}")
+    report = progress if progress is not None else _quiet
     while True:
-        if progress is not None:
-            progress("first safe prime")
+        report("first safe prime")
         p = generate_safe_prime(bits // 2, randbits=randbits)
-        if progress is not None:
-            progress("second safe prime")
+        report("second safe prime")
         q = generate_safe_prime(bits // 2, randbits=randbits)
         n = p * q
         if p != q and n.bit_length() == bits and math.gcd(n, (p - 1) * (q - 1)) == 1:
             break
+    report("shares and verification keys")
     m = (p - 1) // 2 * ((q - 1) // 2)
     nm = n * m
     d = m * int(gmpy2.invert(m, n))  # 0 mod m, 1 mod n
@@ -179,6 +181,10 @@ def deal(
         ),
     )
     return key, shares
+
+
+def _quiet(_step: str) -> None:
+    pass
 
 
 def _below(upper: int, randbits: Callable[[int], int]) -> int:
