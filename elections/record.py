@@ -14,9 +14,14 @@ before questions existed (ballot format v1) keeps the v1 layout, byte for byte,
 so its published record stays what it was; every other election gets v2, whose
 parameters carry every label.
 
+An election decrypted by trustees (any K of N) adds, in v2, the trustees'
+public key after the parameters and, once published, their partial
+decryptions after the results; its results carry no decryption proof.
+
 The exporter copies what is stored (ballots, chain hashes, the running
-tally, the closing hash, the results) without recomputing or repairing any
-of it: the verifier's job is to find out whether it holds together.
+tally, the closing hash, the results, the trustees' documents) without
+recomputing or repairing any of it: the verifier's job is to find out
+whether it holds together.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ from accounts.models import Role, User
 from . import board, crypto, services
 from .crypto.encoding import int_to_hex
 from .crypto.params import PARAMS_FORMAT_V1
-from .models import Ballot, Election, EncryptedTally, RollMode, Status
+from .models import Ballot, Election, EncryptedTally, RollMode, Status, TrusteeDecryption
 from .verify import (
     RECORD_FORMAT,
     RECORD_FORMAT_V1,
@@ -73,7 +78,9 @@ class RecordParts:
 
     The parameters decide the record's version: v1 parameters make a v1
     record, which has a ``candidates`` section; v2 parameters carry every
-    label, so a v2 record has none (``candidates`` is None).
+    label, so a v2 record has none (``candidates`` is None). Only v2 has
+    the trustees' sections: ``trustees`` and ``partial_decryptions`` are
+    stored JSON texts, written as they are (None writes ``null``).
     """
 
     election: dict[str, Any]
@@ -83,10 +90,15 @@ class RecordParts:
     encrypted_tally: dict[str, Any]
     results: list[dict[str, str | None]] | None
     candidates: list[dict[str, str]] | None = None
+    trustees: str | None = None
+    partial_decryptions: list[str] | None = None
 
     def __post_init__(self) -> None:
-        if (self.candidates is not None) != (self.params.get("format") == PARAMS_FORMAT_V1):
+        v1 = self.params.get("format") == PARAMS_FORMAT_V1
+        if (self.candidates is not None) != v1:
             raise ValueError("a v1 record, and only a v1 record, has a candidates section")
+        if v1 and (self.trustees is not None or self.partial_decryptions is not None):
+            raise ValueError("a v1 record has no trustees")
 
     @property
     def format(self) -> str:
@@ -101,10 +113,10 @@ def _refuse_constant(token: str) -> Any:
     raise ValueError(f"{token} is not JSON")
 
 
-def _ballot_json(content: str) -> str:
+def _stored_json(content: str) -> str:
     # The stored text is copied as it is when it is JSON; anything else (which
     # only tampering can produce) goes in as a string, so the document stays
-    # readable and the verifier names that ballot.
+    # readable and the verifier names what is wrong.
     try:
         json.loads(content, parse_constant=_refuse_constant)
     except (ValueError, RecursionError):
@@ -121,7 +133,7 @@ def entry_json(entry: BoardEntry, *, with_voter_context: bool = True) -> str:
         f'"cast_at":{_dump(entry.cast_at)},'
         f'"tracker":{_dump(entry.tracker)},'
         f'"chain_hash":{_dump(entry.chain_hash)},'
-        f'"ballot":{_ballot_json(entry.content)}}}'
+        f'"ballot":{_stored_json(entry.content)}}}'
     )
 
 
@@ -135,8 +147,12 @@ def render_record(parts: RecordParts, entries: Iterable[BoardEntry]) -> Iterator
     yield f'{{"format":{_dump(parts.format)},\n'
     yield f'"election":{_dump(parts.election)},\n'
     yield f'"params":{_dump(parts.params)},\n'
-    if parts.candidates is not None:
+    v1 = parts.candidates is not None
+    if v1:
         yield f'"candidates":{_dump(parts.candidates)},\n'
+    else:
+        trustees = "null" if parts.trustees is None else _stored_json(parts.trustees)
+        yield f'"trustees":{trustees},\n'
     yield f'"voter_roll":{_dump(parts.voter_roll)},\n'
     yield '"ballots":['
     separator = "\n"
@@ -146,7 +162,20 @@ def render_record(parts: RecordParts, entries: Iterable[BoardEntry]) -> Iterator
     yield "\n],\n"
     yield f'"chain":{_dump(parts.chain)},\n'
     yield f'"encrypted_tally":{_dump(parts.encrypted_tally)},\n'
-    yield f'"results":{_dump(parts.results)}}}\n'
+    if v1:
+        yield f'"results":{_dump(parts.results)}}}\n'
+        return
+    yield f'"results":{_dump(parts.results)},\n'
+    if parts.partial_decryptions is None:
+        yield '"partial_decryptions":null}\n'
+        return
+    # One trustee's document per line, spelt as the ballots are.
+    yield '"partial_decryptions":['
+    separator = "\n"
+    for document in parts.partial_decryptions:
+        yield separator + _stored_json(document)
+        separator = ",\n"
+    yield "\n]}\n"
 
 
 def format_time(moment: datetime | None) -> str | None:
@@ -195,10 +224,19 @@ def _results_v2(election: Election) -> list[dict[str, str | None]]:
             "option": None if result.candidate_id is None else str(result.candidate_id),
             "count": int_to_hex(result.count),
             "ciphertext": result.ciphertext,
-            "proof": result.proof,
+            # Trustees prove their decryptions in their partials: no proof is stored.
+            "proof": result.proof or (None if election.has_trustees else ""),
         }
         for result in election.results.order_by("slot")
     ]
+
+
+def _partial_decryptions(election: Election) -> list[str] | None:
+    """The stored partial decryption documents by trustee, once published by trustees."""
+    if not election.has_trustees or election.status != Status.PUBLISHED:
+        return None
+    rows = TrusteeDecryption.objects.filter(election=election).order_by("trustee")
+    return list(rows.values_list("content", flat=True))
 
 
 def _candidates_v1(election: Election) -> list[dict[str, str]]:
@@ -247,6 +285,8 @@ def record_parts(election: Election, tally: EncryptedTally, ballot_count: int) -
             "ballot_count": int_to_hex(tally.ballot_count),
         },
         results=results,
+        trustees=None if v1 or not election.has_trustees else election.trustee_key,
+        partial_decryptions=None if v1 else _partial_decryptions(election),
     )
 
 

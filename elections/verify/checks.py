@@ -16,7 +16,7 @@ import gmpy2  # type: ignore[import-untyped]
 from elections import board, crypto
 from elections.crypto.encoding import canonical_json, hex_len
 
-from . import reading, results
+from . import reading, results, trustees
 from .ballots import BALLOTS_PER_TASK, BatchOutcome, BatchRunner, PendingBallot
 from .layout import (
     CANDIDATE_KEYS,
@@ -69,17 +69,22 @@ class RecordChecker:
         self.batch: list[PendingBallot] = []
         self.runner = BatchRunner(workers, self._merge)
         self.tally: list[int] = []
+        self.closing = ""
+        self.trustees = trustees.TrusteeChecker(report)
+        self.results: results.ResultChecker | None = None
 
     def handlers(self) -> dict[str, Callable[[Any], None]]:
         """The check of each section read whole (``ballots`` is streamed apart)."""
         return {
             "election": self.check_election,
             "params": self.check_params,
+            "trustees": self.check_trustees,
             "candidates": self.check_candidates,
             "voter_roll": self.check_voter_roll,
             "chain": self.check_chain,
             "encrypted_tally": self.check_encrypted_tally,
             "results": self.check_results,
+            "partial_decryptions": self.check_partial_decryptions,
         }
 
     # Header -----------------------------------------------------------------
@@ -142,6 +147,9 @@ class RecordChecker:
         self.genesis = board.genesis_hash(params.fingerprint)
         self.head = self.genesis
         self.product = [gmpy2.mpz(crypto.encrypted_zero())] * params.slot_count
+
+    def check_trustees(self, value: Any) -> None:
+        self.trustees.check_key(value, self._params())
 
     def check_candidates(self, value: Any) -> None:
         params = self._params()
@@ -256,6 +264,7 @@ class RecordChecker:
         genesis = reading.hash_value(chain["genesis"], "chain genesis")
         head = reading.hash_value(chain["head"], "chain head")
         closing = reading.hash_value(chain["closing"], "chain closing", nullable=True)
+        self.closing = closing
         if genesis != self.genesis:
             self.report.fail("chain", "the genesis hash does not match the parameters")
         if head != self.head:
@@ -327,8 +336,23 @@ class RecordChecker:
             return
         if not isinstance(value, list):
             raise MalformedRecord("results: expected an array for a published election")
-        checker = results.ResultChecker(self.report, self.layout, self._params(), self.tally)
-        self.report.questions = checker.check(value, self.names, self.count)
+        self.results = results.ResultChecker(
+            self.report,
+            self.layout,
+            self._params(),
+            self.tally,
+            by_trustees=self.trustees.present,
+        )
+        self.report.questions = self.results.check(value, self.names, self.count)
+
+    def check_partial_decryptions(self, value: Any) -> None:
+        published = self.status == "published"
+        tally = None
+        if published and self.tally:
+            tally = trustees.encrypted_tally(self._params(), self.count, self.closing, self.tally)
+        combined = self.trustees.check_partials(value, tally, published=published)
+        if self.results is not None and self.trustees.present:
+            self.report.questions = self.results.check_combined(combined)
 
     def _params(self) -> crypto.ElectionParams:
         if self.params is None:

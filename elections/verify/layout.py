@@ -4,6 +4,8 @@ The value of the record's first key, ``format``, selects the layout the rest
 of the file is read with. ``evoting/election-record/v2`` is written for
 elections of ballot format v2; ``evoting/election-record/v1`` for elections
 opened before it, whose records must keep verifying as they were published.
+Only v2 has the ``trustees`` and ``partial_decryptions`` sections: an election
+opened before questions existed never had trustees.
 """
 
 from __future__ import annotations
@@ -60,11 +62,13 @@ LAYOUT_V2 = Layout(
         "format",
         "election",
         "params",
+        "trustees",
         "voter_roll",
         "ballots",
         "chain",
         "encrypted_tally",
         "results",
+        "partial_decryptions",
     ),
     result_keys=("question", "option", "count", "ciphertext", "proof"),
     slot_noun="slots",

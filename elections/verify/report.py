@@ -1,4 +1,4 @@
-"""What a verification run found: failures by check, warnings, results per question."""
+"""What a verification run found: failures by check, warnings, results per question, trustees."""
 
 from __future__ import annotations
 
@@ -67,6 +67,31 @@ class QuestionResult:
         return lines
 
 
+@dataclass(frozen=True)
+class TrusteeSummary:
+    """K of N, and the trustees whose partial decryptions hold (empty before decryption)."""
+
+    threshold: int
+    trustees: int
+    decrypted_by: tuple[int, ...] = ()
+
+    def describe(self) -> str:
+        who = ", ".join(map(str, self.decrypted_by)) or "none"
+        if len(self.decrypted_by) < self.threshold:
+            return (
+                f"Trustees: any {self.threshold} of {self.trustees} decrypt; "
+                f"valid partial decryptions from: {who}."
+            )
+        return f"Decrypted by trustees {who} of {self.trustees} ({self.threshold} needed)."
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "threshold": self.threshold,
+            "trustees": self.trustees,
+            "decrypted_by": list(self.decrypted_by),
+        }
+
+
 @dataclass
 class Report:
     """What a verification run found. ``exit_code`` is the CLI's exit status."""
@@ -77,6 +102,7 @@ class Report:
     failure_total: int = 0
     warnings: list[str] = field(default_factory=list)
     questions: list[QuestionResult] | None = None
+    trustees: TrusteeSummary | None = None
     malformed: str | None = None
     seconds: float = 0.0
     # The product of the verified ballots' ciphertexts, per slot, once it is known
@@ -128,6 +154,7 @@ class Report:
                 for f in self.failures
             ],
             "warnings": self.warnings,
+            "trustees": None if self.trustees is None else self.trustees.to_dict(),
             "results": None
             if self.questions is None
             else [question.to_dict() for question in self.questions],
@@ -142,6 +169,8 @@ class Report:
             lines.append("Results:")
             for question in self.questions:
                 lines.extend(question.lines())
+        if self.trustees is not None:
+            lines.append(self.trustees.describe())
         lines.extend(f"Warning: {warning}" for warning in self.warnings)
         if self.malformed is not None:
             lines.append(f"UNREADABLE: {self.malformed}")

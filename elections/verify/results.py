@@ -3,13 +3,17 @@
 A slot is an option of a question, or a question's blank votes (v2, when the
 question allows them). Every result must name its slot (v1: the candidate id;
 v2: the question's index and the option id, ``null`` for the blank), decrypt
-the encrypted tally's ciphertext of that slot with a valid proof, and the
-counts of each question must be possible for the number of ballots
-(``crypto.impossible_counts``).
+the encrypted tally's ciphertext of that slot, and the counts of each
+question must be possible for the number of ballots
+(``crypto.impossible_counts``). A single-key election proves each decryption
+with the result's ``proof``; an election decrypted by trustees has no such
+proof (``null``): its counts are compared with the combination of the
+trustees' partial decryptions once those are read (``check_combined``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from elections import crypto
@@ -64,12 +68,22 @@ class ResultChecker:
     """Checks a published election's ``results`` array against the encrypted tally."""
 
     def __init__(
-        self, report: Report, layout: Layout, params: crypto.ElectionParams, tally: list[int]
+        self,
+        report: Report,
+        layout: Layout,
+        params: crypto.ElectionParams,
+        tally: list[int],
+        *,
+        by_trustees: bool = False,
     ) -> None:
         self.report = report
         self.layout = layout
         self.params = params
         self.tally = tally
+        self.by_trustees = by_trustees
+        self.names: list[str] = []
+        self.counts: list[int] | None = None
+        self.ballots = 0
 
     def check(
         self, value: list[Any], names: list[str], ballots: int
@@ -82,10 +96,37 @@ class ResultChecker:
         for slot, item in enumerate(value):
             entry = reading.expect_object(item, self.layout.result_keys, f"result {slot}")
             counts.append(self._check_result(slot, entry))
-        if all(count >= 0 for count in counts):  # a refused decryption is already reported
-            for problem in crypto.impossible_counts(self.params, counts, ballots):
-                self.report.fail("results", problem)
+        self.names, self.counts, self.ballots = names, counts, ballots
+        if not self.by_trustees:
+            self._check_possible(counts)
         return question_results(self.params, names, counts)
+
+    def check_combined(self, combined: Sequence[int] | None) -> list[QuestionResult] | None:
+        """Compare the counts with the trustees' combined decryptions (None: there are none).
+
+        Returns the counts per question, -1 for every count the combination
+        does not confirm; None if the results were not checked.
+        """
+        if self.counts is None:
+            return None
+        counts = list(self.counts)
+        for slot, count in enumerate(counts):
+            if combined is None:
+                counts[slot] = -1
+            elif count >= 0 and count != combined[slot]:
+                self.report.fail(
+                    "decryption",
+                    f"{slot_title(self.params, slot)}: the count {count} is not "
+                    f"{combined[slot]}, the combination of the trustees' partial decryptions",
+                )
+                counts[slot] = -1
+        self._check_possible(counts)
+        return question_results(self.params, self.names, counts)
+
+    def _check_possible(self, counts: list[int]) -> None:
+        if all(count >= 0 for count in counts):  # a refused decryption is already reported
+            for problem in crypto.impossible_counts(self.params, counts, self.ballots):
+                self.report.fail("results", problem)
 
     def _identity(self, slot: int) -> dict[str, str | None]:
         if self.params.version == 1:
@@ -101,8 +142,7 @@ class ResultChecker:
         try:
             count = reading.big(entry["count"], hex_len(params.n), "count")
             ciphertext = reading.big(entry["ciphertext"], hex_len(params.n_square), "ciphertext")
-            r = reading.big(entry["proof"], hex_len(params.n), "proof")
-            crypto.verify_decryption(params.public_key, ciphertext, count, r)
+            self._check_proof(entry["proof"], ciphertext, count)
         except crypto.CryptoError as error:
             self.report.fail("decryption", f"{title}: {error}")
             return -1
@@ -111,3 +151,16 @@ class ResultChecker:
                 "results", f"{title}: the decrypted ciphertext is not the encrypted tally"
             )
         return count
+
+    def _check_proof(self, proof: Any, ciphertext: int, count: int) -> None:
+        """The single key's decryption proof; trustees prove theirs in their partials."""
+        if self.by_trustees:
+            if proof is not None:
+                raise crypto.InvalidDecryption(
+                    "a decryption proof where the trustees decrypt (expected null)"
+                )
+            return
+        if proof is None:
+            raise crypto.InvalidDecryption("the decryption proof is missing")
+        r = reading.big(proof, hex_len(self.params.n), "proof")
+        crypto.verify_decryption(self.params.public_key, ciphertext, count, r)

@@ -51,6 +51,6 @@ def _read(stream: Iterator[Event], checker: RecordChecker) -> None:
             handlers[key](reading.section(stream, key))
     event, value = reading.next_event(stream)
     if event != "end_map":
-        raise MalformedRecord(f"unexpected key {str(value)[:40]!r} after 'results'")
+        raise MalformedRecord(f"unexpected key {str(value)[:40]!r} after {layout.sections[-1]!r}")
     for _ in stream:
         raise MalformedRecord("unexpected content after the record")

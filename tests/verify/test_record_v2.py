@@ -99,12 +99,16 @@ def test_the_v2_layout(golden_v2):
         "format",
         "election",
         "params",
+        "trustees",
         "voter_roll",
         "ballots",
         "chain",
         "encrypted_tally",
         "results",
+        "partial_decryptions",
     ]
+    assert golden_v2["trustees"] is None
+    assert golden_v2["partial_decryptions"] is None
     assert golden_v2["format"] == RECORD_FORMAT
     assert golden_v2["params"]["format"] == "evoting/election-params/v2"
     assert len(golden_v2["encrypted_tally"]["ciphertexts"]) == 10
@@ -360,7 +364,7 @@ def test_a_candidates_section_in_a_v2_record_is_unreadable(golden_v2, golden):
     sections.insert(3, ("candidates", golden["candidates"]))
     report = run(dict(sections))
     assert report.exit_code == 2
-    assert "expected the key 'voter_roll'" in (report.malformed or "")
+    assert "expected the key 'trustees'" in (report.malformed or "")
     del golden["candidates"]
     assert "expected the key 'candidates'" in (run(golden).malformed or "")
 

@@ -4,11 +4,13 @@
 ``record-v1-12.json`` holds 12, so that it pins how sequence numbers and
 counts of 10 and more are spelt in every hash. ``record-v2.json`` (format v2)
 holds 6 ballots on three questions with Unicode labels, the last question
-allowing a blank vote, which three of them cast.
+allowing a blank vote, which three of them cast. ``record-v2-trustees.json``
+holds the same ballots in an election whose key was dealt to three trustees,
+any two of whom decrypt: trustees 1 and 3 did.
 
-Every random choice comes from ``crypto.DeterministicRandom`` (the primes too),
-so running this again gives the same bytes. Regenerate after a deliberate
-format change with::
+Every random choice comes from ``crypto.DeterministicRandom`` (the primes, the
+trustees' shares and their proofs too), so running this again gives the same
+bytes. Regenerate after a deliberate format change with::
 
     .venv/bin/python -m tests.verify.golden.regenerate
 """
@@ -18,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import gmpy2  # type: ignore[import-untyped]
@@ -27,6 +29,15 @@ from phe import paillier
 from elections import board, crypto
 from elections.crypto.encoding import int_to_hex
 from elections.crypto.keys import allow_small_keys_for_tests
+from elections.crypto.threshold import KeyShare, ThresholdKey, deal
+from elections.trustee import (
+    EncryptedTally,
+    combine_tally,
+    dump_partial,
+    dump_public_key,
+    make_public_key,
+    partially_decrypt_tally,
+)
 from elections.verify import voter_roll_commitment
 
 GOLDEN_PATH = Path(__file__).with_name("record-v1.json")
@@ -102,6 +113,15 @@ CHOICES_V2 = (
 )
 ELIGIBLE_V2 = 8
 
+GOLDEN_TRUSTEES_PATH = Path(__file__).with_name("record-v2-trustees.json")
+ELECTION_ID_TRUSTEES = "6f1d3c2a-0b1e-4c55-9a7e-3d2f00000003"
+TITLE_TRUSTEES = "\u00c9lection du conseil 2026, d\u00e9pouill\u00e9e par les garants"
+THRESHOLD, TRUSTEES = 2, 3
+DECRYPTING_TRUSTEES = (1, 3)
+
+# The results of a tally and, for trustees, their public key and partial decryptions.
+Decryption = tuple[list[dict[str, str | None]], str | None, list[str] | None]
+
 
 def _prime(rng: crypto.DeterministicRandom, bits: int) -> int:
     start = rng.randbelow(1 << bits) | (3 << (bits - 2)) | 1
@@ -114,6 +134,17 @@ def golden_keypair() -> tuple[paillier.PaillierPublicKey, paillier.PaillierPriva
     p, q = _prime(rng, 512), _prime(rng, 512)
     public_key = paillier.PaillierPublicKey(p * q)
     return public_key, paillier.PaillierPrivateKey(public_key, p, q)
+
+
+def randbits_from(seed: str) -> Callable[[int], int]:
+    """A ``randbits`` drawing from a named deterministic stream, as the threshold vectors do."""
+    rng = crypto.DeterministicRandom(seed.encode())
+    return lambda bits: rng.randbelow(1 << bits)
+
+
+def golden_threshold_key() -> tuple[ThresholdKey, list[KeyShare]]:
+    """A fixed 1024-bit 2-of-3 key dealt from a public seed: never for a real election."""
+    return deal(1024, THRESHOLD, TRUSTEES, randbits=randbits_from("evoting golden trustee key"))
 
 
 def golden_context(index: int) -> str:
@@ -131,10 +162,14 @@ def golden_params(public_key: paillier.PaillierPublicKey) -> crypto.ElectionPara
     )
 
 
-def golden_v2_params(public_key: paillier.PaillierPublicKey) -> crypto.ElectionParams:
+def golden_v2_params(
+    public_key: paillier.PaillierPublicKey,
+    election_id: str = ELECTION_ID_V2,
+    title: str = TITLE_V2,
+) -> crypto.ElectionParams:
     """The v2 golden election: three questions, the last one allowing a blank vote."""
     return crypto.ElectionParams(
-        election_id=ELECTION_ID_V2,
+        election_id=election_id,
         public_key=public_key,
         questions=tuple(
             crypto.QuestionParams(
@@ -142,12 +177,12 @@ def golden_v2_params(public_key: paillier.PaillierPublicKey) -> crypto.ElectionP
                 min_selections=low,
                 max_selections=high,
                 blank=blank,
-                title=title,
+                title=question,
                 description=description,
             )
-            for title, description, low, high, blank, options in QUESTIONS_V2
+            for question, description, low, high, blank, options in QUESTIONS_V2
         ),
-        title=TITLE_V2,
+        title=title,
     )
 
 
@@ -166,6 +201,49 @@ def build_golden_record_v2() -> str:
     return build_record_v2(golden_keypair(), CHOICES_V2, eligible=ELIGIBLE_V2)
 
 
+def build_golden_record_trustees() -> str:
+    """Return the trustees' golden record's text (the caller allows small keys)."""
+    key, shares = golden_threshold_key()
+    public = make_public_key(ELECTION_ID_TRUSTEES, key)
+    params = golden_v2_params(public.paillier_public_key, ELECTION_ID_TRUSTEES, TITLE_TRUSTEES)
+
+    def decrypt(totals: Sequence[int], closing_hash: str) -> Decryption:
+        tally = EncryptedTally(params, len(CHOICES_V2), closing_hash, tuple(totals))
+        partial_files = [
+            partially_decrypt_tally(
+                public, shares[index - 1], tally, randbits=randbits_from(f"golden trustee {index}")
+            )
+            for index in DECRYPTING_TRUSTEES
+        ]
+        counts = combine_tally(public, tally, partial_files)
+        results = [
+            {
+                **_result_identity(params, slot),
+                "count": int_to_hex(count),
+                "ciphertext": int_to_hex(total),
+                "proof": None,
+            }
+            for slot, (count, total) in enumerate(zip(counts, totals, strict=True))
+        ]
+        partials = [dump_partial(partial_file).decode("ascii") for partial_file in partial_files]
+        return results, dump_public_key(public).decode("ascii"), partials
+
+    return _render(
+        params,
+        decrypt,
+        CHOICES_V2,
+        [golden_v2_context(i) for i in range(1, len(CHOICES_V2) + 1)],
+        election={
+            "id": ELECTION_ID_TRUSTEES,
+            "slug": "golden-trustees-2026",
+            "title": TITLE_TRUSTEES,
+        },
+        roll=[golden_v2_context(i) for i in range(1, ELIGIBLE_V2 + 1)],
+        seed="golden trustees ballot",
+        candidates=None,
+    )
+
+
 def build_record(
     keypair: tuple[paillier.PaillierPublicKey, paillier.PaillierPrivateKey],
     choices: Sequence[Sequence[int]],
@@ -182,7 +260,7 @@ def build_record(
         contexts = [golden_context(i) for i in range(1, len(choices) + 1)]
     return _render(
         params,
-        keypair[1],
+        key_decryption(params, keypair[1]),
         choices,
         contexts,
         election={"id": ELECTION_ID, "slug": "golden-2026", "title": "Golden record election"},
@@ -210,7 +288,7 @@ def build_record_v2(
     params = golden_v2_params(keypair[0])
     return _render(
         params,
-        keypair[1],
+        key_decryption(params, keypair[1]),
         choices,
         [golden_v2_context(i) for i in range(1, len(choices) + 1)],
         election={"id": ELECTION_ID_V2, "slug": "golden-v2-2026", "title": TITLE_V2},
@@ -218,6 +296,28 @@ def build_record_v2(
         seed="golden v2 ballot",
         candidates=None,
     )
+
+
+def key_decryption(
+    params: crypto.ElectionParams, private_key: paillier.PaillierPrivateKey
+) -> Callable[[Sequence[int], str], Decryption]:
+    """Decrypt each total with the single key, a proof per result; no trustees."""
+
+    def decrypt(totals: Sequence[int], closing_hash: str) -> Decryption:
+        results: list[dict[str, str | None]] = []
+        for slot, total in enumerate(totals):
+            count, proof = crypto.decrypt_with_proof(private_key, total)
+            results.append(
+                {
+                    **_result_identity(params, slot),
+                    "count": int_to_hex(count),
+                    "ciphertext": int_to_hex(total),
+                    "proof": int_to_hex(proof),
+                }
+            )
+        return results, None, None
+
+    return decrypt
 
 
 def _result_identity(params: crypto.ElectionParams, slot: int) -> dict[str, str | None]:
@@ -233,7 +333,7 @@ def _result_identity(params: crypto.ElectionParams, slot: int) -> dict[str, str 
 
 def _render(
     params: crypto.ElectionParams,
-    private_key: paillier.PaillierPrivateKey,
+    decrypt: Callable[[Sequence[int], str], Decryption],
     choices: Sequence[Sequence[int]],
     contexts: Sequence[str],
     *,
@@ -264,17 +364,8 @@ def _render(
             )
         )
     totals = crypto.aggregate_ballots(params, ballots)
-    results: list[dict[str, str | None]] = []
-    for slot, total in enumerate(totals):
-        count, proof = crypto.decrypt_with_proof(private_key, total)
-        results.append(
-            {
-                **_result_identity(params, slot),
-                "count": int_to_hex(count),
-                "ciphertext": int_to_hex(total),
-                "proof": int_to_hex(proof),
-            }
-        )
+    closing_hash = board.closing_hash(head, len(entries))
+    results, trustees, partial_decryptions = decrypt(totals, closing_hash)
     parts = RecordParts(
         election={
             **election,
@@ -296,13 +387,15 @@ def _render(
         chain={
             "genesis": board.genesis_hash(params.fingerprint),
             "head": head,
-            "closing": board.closing_hash(head, len(entries)),
+            "closing": closing_hash,
         },
         encrypted_tally={
             "ciphertexts": [int_to_hex(total) for total in totals],
             "ballot_count": int_to_hex(len(entries)),
         },
         results=results,
+        trustees=trustees,
+        partial_decryptions=partial_decryptions,
     )
     return "".join(render_record(parts, entries))
 
@@ -317,6 +410,7 @@ def main() -> int:
             (GOLDEN_PATH, build_golden_record),
             (GOLDEN_12_PATH, build_golden_record_12),
             (GOLDEN_V2_PATH, build_golden_record_v2),
+            (GOLDEN_TRUSTEES_PATH, build_golden_record_trustees),
         ):
             text = build()
             path.write_text(text, encoding="ascii")
