@@ -1,4 +1,4 @@
-"""The public ballot board: its pages, its download, the election record and the receipt check.
+"""The public ballot board: its pages, its download, the record, the totals and the receipt check.
 
 Anyone may read the board of an election once it has been opened: each ballot's
 sequence number, tracker, cast time and chain hash, the head hash and, once
@@ -37,6 +37,7 @@ TRACKER_LENGTH = 64
 SHORTEST_PREFIX = 8
 NO_BOARD = "This election has no ballot board yet."
 RECORD_NOT_PUBLIC = "The election record is published together with the results."
+TALLY_NOT_YET = "The encrypted totals are published once the election is closed."
 
 _HEX = re.compile(r"[0-9a-f]*")
 
@@ -246,3 +247,19 @@ def record_download(request: HttpRequest, election: Election) -> HttpResponseBas
     except services.ElectionError as error:
         return refusal(request, error.status_code, str(error), as_json=True)
     return _attachment(chunks, f"{election.slug}-record.json")
+
+
+@require_safe
+@never_cache
+@election_view(Status.CLOSED, Status.PUBLISHED, refused=TALLY_NOT_YET, as_json=True)
+def tally_download(request: HttpRequest, election: Election) -> HttpResponse:
+    """The encrypted totals the trustees decrypt (``tally.json``)."""
+    try:
+        document = services.tally_document(election)
+    except services.ElectionError as error:
+        return refusal(request, error.status_code, str(error), as_json=True)
+    response = HttpResponse(document, content_type="application/json")
+    response["Content-Disposition"] = content_disposition_header(
+        True, f"{election.slug}-tally.json"
+    )
+    return response

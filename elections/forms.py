@@ -10,6 +10,7 @@ from accounts.models import Role, User
 from . import crypto
 from .models import Candidate, Election, RollEntry, Status
 from .roll import MAX_ROLL_BYTES
+from .trustee.files import MAX_PARTIAL_BYTES, MAX_PUBLIC_BYTES
 
 KEY_SIZES = (1024, 2048, 3072, 4096)
 MAX_KEY_UPLOAD_BYTES = 256 * 1024
@@ -154,3 +155,38 @@ class RollUploadForm(forms.Form):
             raise forms.ValidationError("The file is larger than 5 MB.")
         data: bytes = upload.read()
         return data
+
+
+class TrusteeFileForm(forms.Form):
+    """One file from the trustees, read in memory; ``max_bytes`` caps it before it is read."""
+
+    field_name = ""
+    max_bytes = 0
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        upload = cleaned.get(self.field_name)
+        if upload is not None:
+            if upload.size > self.max_bytes:
+                self.add_error(self.field_name, "This file is too large to be this kind of file.")
+            else:
+                cleaned[self.field_name] = upload.read()
+        return cleaned
+
+
+class TrusteeKeyForm(TrusteeFileForm):
+    field_name = "public_file"
+    max_bytes = MAX_PUBLIC_BYTES
+    public_file = forms.FileField(
+        label="Trustees' public key",
+        help_text="The public.json written by the key ceremony. Never a trustee-<i>.json share.",
+    )
+
+
+class PartialDecryptionForm(TrusteeFileForm):
+    field_name = "partial_file"
+    max_bytes = MAX_PARTIAL_BYTES
+    partial_file = forms.FileField(
+        label="Partial decryption",
+        help_text="A trustee's partial-<i>.json, made from this election's tally.json.",
+    )

@@ -16,4 +16,5 @@ urlpatterns = [
     path("elections/<slug:slug>/board.json", board_views.board_download, name="board_json"),
     path("elections/<slug:slug>/check/", board_views.check_receipt, name="check"),
     path("elections/<slug:slug>/record.json", board_views.record_download, name="record_json"),
+    path("elections/<slug:slug>/tally.json", board_views.tally_download, name="tally_json"),
 ]

@@ -43,10 +43,11 @@ from ..models import (
 )
 from .common import DRAFT_ONLY_FIELDS, ROLL_SESSION_KEY, TEMPLATES, KeyUploadHandler, acting_user
 from .questions import QuestionInline, save_ordered_formset
+from .trustees import TrusteeUploads
 
 
 @admin.register(Election)
-class ElectionAdmin(admin.ModelAdmin[Election]):
+class ElectionAdmin(TrusteeUploads, admin.ModelAdmin[Election]):
     list_display = ("title", "slug", "status", "turnout", "opens_at", "closes_at")
     list_filter = ("status", "roll_mode")
     search_fields = ("title", "slug", "description")
@@ -369,6 +370,7 @@ class ElectionAdmin(admin.ModelAdmin[Election]):
                 wrap(self.import_voters_view),
                 name="elections_election_import_voters",
             ),
+            *self.trustee_urls(),
             *super().get_urls(),
         ]
 

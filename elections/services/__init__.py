@@ -7,7 +7,8 @@ an ``ElectionError`` subclass whose message is safe to show and whose
 
 One module per concern: ``ballots`` reads what an election asks (its questions,
 options and cryptographic parameters, who may vote), ``drafts`` sets an election
-up, ``casting`` takes ballots, ``counting`` closes, decrypts and resets.
+up, ``casting`` takes ballots, ``counting`` closes, decrypts and resets, ``trustees``
+takes the trustees' key and partial decryptions and publishes with them.
 """
 
 from .ballots import (
@@ -41,6 +42,7 @@ from .drafts import (
     save_in_order,
 )
 from .errors import (
+    AlreadySubmitted,
     AlreadyVoted,
     BallotBoxBusy,
     ElectionError,
@@ -51,11 +53,20 @@ from .errors import (
     TooManyRefusals,
     WrongPhase,
 )
+from .trustees import (
+    encrypted_tally,
+    publish_with_trustees,
+    set_election_key,
+    submit_partial,
+    tally_document,
+    trustee_public_key,
+)
 
 __all__ = [
     "COPY_SUFFIX",
     "REFUSED_BALLOT_LIMIT",
     "REFUSED_BALLOT_WINDOW",
+    "AlreadySubmitted",
     "AlreadyVoted",
     "BallotBoxBusy",
     "ElectionError",
@@ -77,6 +88,7 @@ __all__ = [
     "decrypt_tally",
     "election_params",
     "eligible_voter_count",
+    "encrypted_tally",
     "generate_keys",
     "is_eligible",
     "open_election",
@@ -84,8 +96,13 @@ __all__ = [
     "ordered_questions",
     "product_of_ballots",
     "public_key_fingerprint",
+    "publish_with_trustees",
     "require_draft",
     "reset_election",
     "save_in_order",
+    "set_election_key",
+    "submit_partial",
+    "tally_document",
+    "trustee_public_key",
     "voter_context",
 ]

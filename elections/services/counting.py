@@ -167,57 +167,21 @@ def decrypt_tally(
         )
     except crypto.CryptoError as error:
         raise KeyRefused(f"The key was refused: {error}") from error
-    discarded = ballot_box.discard_unfolded(election)
-    if discarded:
-        log_action(
-            actor=actor,
-            action="elections.ballot_box.discarded_uncounted",
-            target=election,
-            data={"ballots": discarded},
-        )
+    discard_uncounted(election, actor)
     totals, ballots = _verified_totals(election, actor, progress)
     counts = []
     for (question, candidate), total in zip(ballot_slots(election), totals, strict=True):
         count, proof = crypto.decrypt_with_proof(private_key, total)
         crypto.verify_decryption(params.public_key, total, count, proof)
         counts.append((question, candidate, count, total, proof))
-    impossible = crypto.impossible_counts(params, [item[2] for item in counts], ballots)
-    if impossible:
-        log_action(
-            actor=actor,
-            action="elections.tally.refused",
-            target=election,
-            data={"check": "results", "problems": impossible[:20]},
-        )
-        raise TallyMismatch(
-            "The decrypted counts are impossible for these ballots and were not published: "
-            + "; ".join(impossible)
-        )
-    with atomic_write():
-        # Conditional, so of two decryptions at once one publishes and the other
-        # compares its counts with what was published.
-        published_at = timezone.now()
-        already = not Election.objects.filter(pk=election.pk, status=Status.CLOSED).update(
-            status=Status.PUBLISHED, published_at=published_at
-        )
-        if not already:
-            Result.objects.bulk_create(
-                Result(
-                    election=election,
-                    question=question,
-                    candidate=candidate,
-                    slot=slot,
-                    count=count,
-                    ciphertext=int_to_hex(total),
-                    proof=int_to_hex(proof),
-                )
-                for slot, (question, candidate, count, total, proof) in enumerate(counts)
-            )
-    if already:
-        stored = {r.slot: r.count for r in election.results.all()}
-        if stored != {slot: item[2] for slot, item in enumerate(counts)}:
-            raise TallyMismatch("This decryption differs from the published results.")
-    election.refresh_from_db()
+    refuse_impossible_counts(election, actor, params, [item[2] for item in counts], ballots)
+    already = publish_results(
+        election,
+        [
+            (question, candidate, count, total, int_to_hex(proof))
+            for question, candidate, count, total, proof in counts
+        ],
+    )
     log_action(
         actor=actor,
         action="elections.tally.decrypted",
@@ -232,6 +196,76 @@ def decrypt_tally(
         running_tally_matches=True,
         already_published=already,
     )
+
+
+def discard_uncounted(election: Election, actor: User | None) -> None:
+    """Withdraw the ballots a cast left behind while the election closed (never acknowledged)."""
+    discarded = ballot_box.discard_unfolded(election)
+    if discarded:
+        log_action(
+            actor=actor,
+            action="elections.ballot_box.discarded_uncounted",
+            target=election,
+            data={"ballots": discarded},
+        )
+
+
+def refuse_impossible_counts(
+    election: Election,
+    actor: User | None,
+    params: crypto.ElectionParams,
+    counts: list[int],
+    ballots: int,
+) -> None:
+    """Refuse (``TallyMismatch``, audited) counts that no ``ballots`` valid ballots give."""
+    impossible = crypto.impossible_counts(params, counts, ballots)
+    if impossible:
+        log_action(
+            actor=actor,
+            action="elections.tally.refused",
+            target=election,
+            data={"check": "results", "problems": impossible[:20]},
+        )
+        raise TallyMismatch(
+            "The decrypted counts are impossible for these ballots and were not published: "
+            + "; ".join(impossible)
+        )
+
+
+ResultRow = tuple[Question, Candidate | None, int, int, str]
+
+
+def publish_results(election: Election, rows: list[ResultRow]) -> bool:
+    """Store one result per slot and publish; return whether it was published already.
+
+    ``rows`` are (question, candidate, count, encrypted total, proof hex or "")
+    in slot order. Conditional, so of two decryptions at once one publishes and
+    the other compares its counts with what was published (``TallyMismatch``
+    if they differ).
+    """
+    with atomic_write():
+        already = not Election.objects.filter(pk=election.pk, status=Status.CLOSED).update(
+            status=Status.PUBLISHED, published_at=timezone.now()
+        )
+        if not already:
+            Result.objects.bulk_create(
+                Result(
+                    election=election,
+                    question=question,
+                    candidate=candidate,
+                    slot=slot,
+                    count=count,
+                    ciphertext=int_to_hex(total),
+                    proof=proof,
+                )
+                for slot, (question, candidate, count, total, proof) in enumerate(rows)
+            )
+    if already:
+        stored = {r.slot: r.count for r in election.results.all()}
+        if stored != {slot: row[2] for slot, row in enumerate(rows)}:
+            raise TallyMismatch("This decryption differs from the published results.")
+    election.refresh_from_db()
+    return already
 
 
 def _verified_totals(

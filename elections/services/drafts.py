@@ -63,11 +63,12 @@ def generate_keys(
     )
     public_json = crypto.public_key_to_json(public_key)
     # Conditional, so an election opened by someone else meanwhile keeps its key.
+    # A generated key replaces any key the trustees made.
     if not Election.objects.filter(pk=election.pk, status=Status.DRAFT).update(
-        public_key=public_json
+        public_key=public_json, trustee_key=""
     ):
         raise WrongPhase("The key can only change while the election is a draft.")
-    election.public_key = public_json
+    election.public_key, election.trustee_key = public_json, ""
     log_action(
         actor=actor,
         action="elections.key.generated",

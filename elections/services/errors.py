@@ -39,3 +39,7 @@ class TooManyRefusals(ElectionError):
 
 class BallotBoxBusy(ElectionError):
     status_code = 503
+
+
+class AlreadySubmitted(ElectionError):
+    status_code = 409

@@ -36,7 +36,9 @@ from django.utils import timezone
 from accounts.models import AuditEntry, Role, User
 from elections import crypto, services
 from elections.crypto.encoding import int_to_hex
+from elections.crypto.errors import ParameterError
 from elections.crypto.proofs import CHALLENGE_MODULUS
+from elections.crypto.sealing import unseal
 from elections.models import (
     Ballot,
     Election,
@@ -736,6 +738,36 @@ def test_refused_keys_never_show_their_secrets_on_the_page(
     assert election.status == Status.CLOSED and not Result.objects.exists()
 
 
+# Committed on purpose: known-answer fixtures sealed under these (public) passphrases,
+# each holding a test key below the production floor, so useless for a real election.
+SEALED_TEST_FIXTURES = {
+    "tests/crypto/sealed-private-key-v1.json": (
+        "evoting/paillier-private-key-encrypted/v1",
+        "sealed before sealing.py existed",
+    ),
+    "tests/trustee/golden/trustee-2.sealed.json": (
+        "evoting/trustee-share-sealed/v1",
+        "golden passphrase of trustee 2",
+    ),
+}
+
+
+def _modulus_bits(path: Path, document: dict[str, Any], public: dict[str, str]) -> int:
+    """The key size behind a committed private key or share file (a sealed one is opened)."""
+    form = document.get("format")
+    name = str(path.relative_to(PROJECT_ROOT))
+    if form in ("evoting/paillier-private-key-encrypted/v1", "evoting/trustee-share-sealed/v1"):
+        assert name in SEALED_TEST_FIXTURES, f"{name}: a sealed key or share is committed"
+        sealed_format, passphrase = SEALED_TEST_FIXTURES[name]
+        document = json.loads(
+            unseal(document, passphrase, sealed_format=sealed_format, error=ParameterError)
+        )
+    if "n" in document:
+        return int(document["n"], 16).bit_length()
+    # A share names its public key by fingerprint: the committed public.json beside it.
+    return int(public[document["public_fingerprint"]], 16).bit_length()
+
+
 def test_no_private_key_is_committed_and_key_files_are_ignored():
     try:
         listed = subprocess.run(
@@ -746,13 +778,26 @@ def test_no_private_key_is_committed_and_key_files_are_ignored():
     private_formats = (
         "evoting/paillier-private-key/v1",
         "evoting/paillier-private-key-encrypted/v1",
+        "evoting/trustee-share/v1",
+        "evoting/trustee-share-sealed/v1",
     )
+    documents = {}
     for name in filter(None, listed.stdout.decode().split("\0")):
         path = PROJECT_ROOT / name
-        if path.suffix != ".json" or not path.is_file():
-            continue
-        document = json.loads(path.read_text())
-        assert not (isinstance(document, dict) and document.get("format") in private_formats), name
+        if path.suffix == ".json" and path.is_file():
+            document = json.loads(path.read_text())
+            if isinstance(document, dict):
+                documents[path] = document
+    public = {
+        document["fingerprint"]: document["n"]
+        for document in documents.values()
+        if document.get("format") == "evoting/trustee-public-key/v1"
+    }
+    for path, document in documents.items():
+        if document.get("format") in private_formats:
+            # Only test fixtures, whose keys no real election would accept.
+            assert path.is_relative_to(PROJECT_ROOT / "tests"), path
+            assert _modulus_bits(path, document, public) < crypto.MIN_KEY_BITS, path
     for candidate in ("var/demo-election.key.json", "election-council.key.json", "var/x"):
         ignored = subprocess.run(
             ["git", "check-ignore", "-q", candidate], cwd=PROJECT_ROOT, check=False

@@ -74,14 +74,18 @@ def ask_passphrase(*, confirm: bool) -> str:
 
 
 def read_key_file(path: str) -> bytes:
-    key_path = Path(path)
+    return read_file(path, MAX_KEY_FILE_BYTES, "key file")
+
+
+def read_file(path: str, max_bytes: int, what: str) -> bytes:
+    """Read at most ``max_bytes`` of ``path``; a larger file is refused, not truncated."""
     try:
-        with key_path.open("rb") as handle:
-            data = handle.read(MAX_KEY_FILE_BYTES + 1)
+        with Path(path).open("rb") as handle:
+            data = handle.read(max_bytes + 1)
     except OSError as error:
-        raise CommandError(f"Cannot read the key file {path}: {error.strerror}.") from None
-    if len(data) > MAX_KEY_FILE_BYTES:
-        raise CommandError("The key file is too large to be a key file.")
+        raise CommandError(f"Cannot read the {what} {path}: {error.strerror}.") from None
+    if len(data) > max_bytes:
+        raise CommandError(f"The {what} is too large to be a {what}.")
     return data
 
 

@@ -15,7 +15,9 @@ from django.urls import NoReverseMatch, reverse
 from accounts.models import Role, User
 from elections import crypto, services
 from elections.concurrency import atomic_write
+from elections.crypto.threshold import MAX_TRUSTEES, KeyShare, ThresholdKey, deal
 from elections.models import Candidate, Election, Question, RollEntry, RollMode
+from elections.trustee.files import dump_public_key, dump_share, make_public_key
 
 DEMO_SLUG = "demo"
 # Demo accounts are recognised by both their prefix and this reserved domain (RFC 2606),
@@ -23,6 +25,7 @@ DEMO_SLUG = "demo"
 DEMO_PREFIX = "demo-"
 DEMO_DOMAIN = "demo.invalid"
 DEFAULT_KEY_OUT = Path(settings.BASE_DIR) / "var" / "demo-election.key.json"
+DEFAULT_TRUSTEES_OUT = Path(settings.BASE_DIR) / "var" / "demo-trustees"
 DEMO_KEY_BITS = 2048
 CANDIDATES = (
     ("Ada Lovelace", "Analytical Party", "Programmes for every engine.", True),
@@ -60,7 +63,17 @@ class Command(BaseCommand):
         parser.add_argument(
             "--key-out",
             metavar="PATH",
-            help=f"New file for the private key (default: {DEFAULT_KEY_OUT}, replaced).",
+            help=f"New file for the private key (default: {DEFAULT_KEY_OUT}, replaced); with "
+            f"--trustees, a directory for public.json and the shares ({DEFAULT_TRUSTEES_OUT}).",
+        )
+        parser.add_argument(
+            "--trustees",
+            type=int,
+            metavar="N",
+            help="Split the key between N trustees (unsealed demo shares) instead of one key.",
+        )
+        parser.add_argument(
+            "--threshold", type=int, metavar="K", help="With --trustees: K of them decrypt."
         )
         parser.add_argument("--json", action="store_true", help="Print a JSON object.")
 
@@ -74,6 +87,9 @@ class Command(BaseCommand):
             raise CommandError(
                 f"--bits must be an even number of at least {crypto.minimum_key_bits()}."
             )
+        if options["trustees"] is not None or options["threshold"] is not None:
+            self.handle_trustees(options)
+            return
         key_path = Path(options["key_out"]) if options["key_out"] else DEFAULT_KEY_OUT
         descriptor = open_key_file(key_path, replace=not options["key_out"])
         try:
@@ -89,6 +105,49 @@ class Command(BaseCommand):
             handle.write(key_file)
         cast_count = self.cast_ballots(election, accounts[:cast])
         self.report(election, credentials, key_path, cast_count, as_json=options["json"])
+
+    def handle_trustees(self, options: dict[str, Any]) -> None:
+        """The demo with a K-of-N key dealt here, its shares written unsealed to a directory."""
+        trustees, threshold = options["trustees"], options["threshold"]
+        if trustees is None or threshold is None:
+            raise CommandError("--trustees and --threshold go together.")
+        if not 1 <= threshold <= trustees <= MAX_TRUSTEES:
+            raise CommandError(f"Need 1 <= --threshold <= --trustees <= {MAX_TRUSTEES}.")
+        directory = Path(options["key_out"]) if options["key_out"] else DEFAULT_TRUSTEES_OUT
+        names = ["public.json"] + [f"trustee-{i}.json" for i in range(1, trustees + 1)]
+        descriptors: list[int] = []
+        try:
+            for name in names:
+                descriptors.append(open_key_file(directory / name, replace=not options["key_out"]))
+        except CommandError:
+            for descriptor, name in zip(descriptors, names, strict=False):
+                os.close(descriptor)
+                os.unlink(directory / name)
+            raise
+        try:
+            self.stderr.write(f"Dealing a {threshold}-of-{trustees} key...")
+            key, shares = deal(options["bits"], threshold, trustees)
+            with atomic_write():
+                election, credentials, accounts = self.build(options["voters"])
+                documents = trustee_files(election, key, shares)
+                services.set_election_key(election=election, public_file=documents[0], actor=None)
+                services.open_election(election=election, actor=None)
+        except (services.ElectionError, ProtectedError, crypto.CryptoError) as error:
+            for descriptor, name in zip(descriptors, names, strict=True):
+                os.close(descriptor)
+                os.unlink(directory / name)
+            raise CommandError(f"The demo could not be created: {error}") from None
+        for descriptor, document in zip(descriptors, documents, strict=True):
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(document)
+        self.stderr.write(
+            "WARNING: the trustee shares in "
+            f"{directory} are UNSEALED DEMO SHARES, readable by anyone who can read the "
+            "files. A real election runs `python -m elections.trustee ceremony` offline and "
+            "seals each share under its trustee's passphrase."
+        )
+        cast_count = self.cast_ballots(election, accounts[: options["cast"]])
+        self.report(election, credentials, directory, cast_count, as_json=options["json"])
 
     def build(self, voters: int) -> tuple[Election, Credentials, list[User]]:
         remove_previous_demo()
@@ -177,6 +236,7 @@ class Command(BaseCommand):
                 "voters": credentials.voters,
                 "candidates": credentials.candidates,
                 "key_file": str(key_path),
+                "unsealed_demo_shares": election.has_trustees,
                 "cast": cast,
             }
             self.stdout.write(json.dumps(document, indent=2))
@@ -185,14 +245,21 @@ class Command(BaseCommand):
             f"Demo election {election.slug!r} is open with {cast} ballot(s) cast.",
             f"Election page: {url}",
             f"Administration: {site_url('admin:index')}",
-            f"Private key: {key_path} (mode 0600; needed by: manage.py tally {election.slug} "
-            f"--key {key_path})",
+            key_line(election, key_path),
             "",
             f"Administrator: {credentials.admin['username']}  {credentials.admin['password']}",
         ]
         lines += [f"Candidate: {c['username']}  {c['password']}" for c in credentials.candidates]
         lines += [f"Voter: {v['username']}  {v['password']}" for v in credentials.voters]
         self.stdout.write("\n".join(lines))
+
+
+def trustee_files(election: Election, key: ThresholdKey, shares: list[KeyShare]) -> list[bytes]:
+    """public.json, then each trustee's share, unsealed (demonstrations only)."""
+    public = make_public_key(str(election.id), key)
+    return [dump_public_key(public)] + [
+        dump_share(public, share, passphrase=None) for share in shares
+    ]
 
 
 def random_choice(params: crypto.ElectionParams, chooser: secrets.SystemRandom) -> list[int]:
@@ -249,6 +316,21 @@ def make_account(username: str, role: Role, **fields: Any) -> tuple[User, str]:
         **fields,
     )
     return user, password
+
+
+def key_line(election: Election, key_path: Path) -> str:
+    if not election.has_trustees:
+        return (
+            f"Private key: {key_path} (mode 0600; needed by: manage.py tally {election.slug} "
+            f"--key {key_path})"
+        )
+    return (
+        f"UNSEALED DEMO trustee shares and public.json: {key_path}. After closing: "
+        f"manage.py export_tally {election.slug} --out tally.json; each of K trustees runs "
+        "python -m elections.trustee decrypt --share trustee-<i>.json --public public.json "
+        f"--tally tally.json --out partial-<i>.json; manage.py submit_partial {election.slug} "
+        f"partial-<i>.json; then manage.py tally {election.slug}."
+    )
 
 
 def site_url(name: str, **kwargs: str) -> str:

@@ -1,4 +1,4 @@
-"""Decrypt a closed election's tally with the private key file, and publish the result."""
+"""Decrypt a closed election's tally and publish it, with the private key or the trustees'."""
 
 import json
 import sys
@@ -7,6 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from elections import services
+from elections.models import Election
 from elections.verify import ProgressPrinter
 
 from ._common import (
@@ -20,13 +21,19 @@ from ._common import (
 
 class Command(BaseCommand):
     help = (
-        "Decrypt a closed election's totals with its private key file and publish them. "
-        "Decrypting a published election again checks it gives the same result."
+        "Decrypt a closed election's totals and publish them: with its private key file "
+        "(--key), or, for an election whose key the trustees made, by combining the partial "
+        "decryptions they submitted. Decrypting a published election again checks it gives "
+        "the same result."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("election", help="The election's identifier (slug).")
-        parser.add_argument("--key", required=True, metavar="PATH", help="The private key file.")
+        parser.add_argument(
+            "--key",
+            metavar="PATH",
+            help="The private key file (not for an election whose key the trustees made).",
+        )
         add_passphrase_arguments(parser, prompt_flag="--ask-passphrase")
         parser.add_argument(
             "--quiet", action="store_true", help="No progress output while the board is verified."
@@ -39,6 +46,33 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         election = get_election(options["election"])
+        progress = None if options["quiet"] else ProgressPrinter(sys.stderr)
+        if options["key"] is None:
+            report = self.publish_with_trustees(election, options, progress)
+        else:
+            report = self.decrypt_with_key(election, options, progress)
+        if options["json"]:
+            self.stdout.write(json.dumps(report_document(election.slug, report), indent=2))
+        else:
+            self.stdout.write(format_report(election.title, report))
+
+    def publish_with_trustees(
+        self, election: Election, options: dict[str, Any], progress: ProgressPrinter | None
+    ) -> services.TallyReport:
+        if not election.has_trustees:
+            raise CommandError(
+                "This election has a single private key: give its key file with --key."
+            )
+        if options["passphrase_file"] or options["ask_passphrase"]:
+            raise CommandError("A passphrase is only for a key file (--key).")
+        try:
+            return services.publish_with_trustees(election=election, actor=None, progress=progress)
+        except services.ElectionError as error:
+            raise CommandError(str(error)) from None
+
+    def decrypt_with_key(
+        self, election: Election, options: dict[str, Any], progress: ProgressPrinter | None
+    ) -> services.TallyReport:
         if options["passphrase_file"] and options["ask_passphrase"]:
             raise CommandError("Use either --passphrase-file or --ask-passphrase, not both.")
         key_file = read_key_file(options["key"])
@@ -48,19 +82,15 @@ class Command(BaseCommand):
         elif options["ask_passphrase"]:
             passphrase = ask_passphrase(confirm=False)
         try:
-            report = services.decrypt_tally(
+            return services.decrypt_tally(
                 election=election,
                 key_file=key_file,
                 passphrase=passphrase,
                 actor=None,
-                progress=None if options["quiet"] else ProgressPrinter(sys.stderr),
+                progress=progress,
             )
         except services.ElectionError as error:
             raise CommandError(str(error)) from None
-        if options["json"]:
-            self.stdout.write(json.dumps(report_document(election.slug, report), indent=2))
-        else:
-            self.stdout.write(format_report(election.title, report))
 
 
 def report_document(slug: str, report: services.TallyReport) -> dict[str, Any]:

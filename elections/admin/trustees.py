@@ -1,0 +1,158 @@
+"""The trustees' uploads: their public key for a draft, their partial decryptions once closed.
+
+Both files are read in memory only (never spooled to disk), each capped at the
+largest valid file of its kind, and handed to the services, which refuse a
+trustee's share file by what it is. No page here accepts a share.
+"""
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.core.files.uploadhandler import MemoryFileUploadHandler
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils.decorators import method_decorator
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+
+from .. import services
+from ..decorators import content_length
+from ..forms import PartialDecryptionForm, TrusteeFileForm, TrusteeKeyForm
+from ..models import Election
+from .common import acting_user
+
+# Room for the multipart framing around the file.
+UPLOAD_OVERHEAD = 16 * 1024
+
+
+class CappedMemoryUploadHandler(MemoryFileUploadHandler):
+    """Keeps an upload in memory; a request over ``limit`` bytes is dropped, never spooled."""
+
+    def __init__(self, request: HttpRequest, limit: int) -> None:
+        super().__init__(request)
+        self.limit = limit
+
+    def handle_raw_input(
+        self,
+        input_data: Any,
+        META: dict[str, Any],
+        content_length: int,
+        boundary: Any,
+        encoding: str | None = None,
+    ) -> None:
+        self.activated = content_length <= self.limit
+
+
+class TrusteeUploads(admin.ModelAdmin[Election]):
+    """The two upload pages of ``ElectionAdmin``, which supplies the two methods below."""
+
+    def managed_election(self, request: HttpRequest, object_id: str) -> Election:
+        raise NotImplementedError
+
+    def confirmation(
+        self,
+        request: HttpRequest,
+        template: str,
+        queryset: Any,
+        title: str,
+        status: int = 200,
+        **context: Any,
+    ) -> TemplateResponse:
+        raise NotImplementedError
+
+    def trustee_urls(self) -> list[URLPattern]:
+        wrap = self.admin_site.admin_view
+        return [
+            path(
+                "<path:object_id>/trustee-key/",
+                wrap(csrf_exempt(self.trustee_key_view)),
+                name="elections_election_trustee_key",
+            ),
+            path(
+                "<path:object_id>/partial-decryption/",
+                wrap(csrf_exempt(self.partial_view)),
+                name="elections_election_partial",
+            ),
+        ]
+
+    # The upload handler must be in place before anything reads the body, the CSRF
+    # check included: hence csrf_exempt on the URL and csrf_protect inside.
+    def trustee_key_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        limit = TrusteeKeyForm.max_bytes + UPLOAD_OVERHEAD
+        request.upload_handlers = [CappedMemoryUploadHandler(request, limit)]
+        return self.trustee_upload(
+            request,
+            object_id,
+            TrusteeKeyForm,
+            "trustee_key.html",
+            "Set the trustees' key of",
+        )
+
+    def partial_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        limit = PartialDecryptionForm.max_bytes + UPLOAD_OVERHEAD
+        request.upload_handlers = [CappedMemoryUploadHandler(request, limit)]
+        return self.trustee_upload(
+            request,
+            object_id,
+            PartialDecryptionForm,
+            "partial_decryption.html",
+            "Submit a partial decryption for",
+        )
+
+    @method_decorator(csrf_protect)
+    def trustee_upload(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_class: type[TrusteeFileForm],
+        template: str,
+        title: str,
+    ) -> HttpResponse:
+        election = self.managed_election(request, object_id)
+        form, status, error = form_class(), 200, ""
+        if request.method == "POST":
+            if not 0 <= content_length(request) <= form_class.max_bytes + UPLOAD_OVERHEAD:
+                status, error = 413, "The upload is too large for this kind of file."
+            else:
+                form = form_class(request.POST, request.FILES)
+                status = 400
+                if form.is_valid():
+                    try:
+                        done = self.store_upload(request, election, form)
+                    except services.ElectionError as refusal:
+                        form.add_error(None, str(refusal))
+                        status = refusal.status_code
+                    else:
+                        self.message_user(request, done, messages.SUCCESS)
+                        return HttpResponseRedirect(
+                            reverse("admin:elections_election_change", args=[election.pk])
+                        )
+        return self.confirmation(
+            request,
+            template,
+            Election.objects.filter(pk=election.pk),
+            f"{title} {election}",
+            status=status,
+            election=election,
+            form=form,
+            error=error,
+        )
+
+    def store_upload(self, request: HttpRequest, election: Election, form: TrusteeFileForm) -> str:
+        data = form.cleaned_data[form.field_name]
+        if isinstance(form, TrusteeKeyForm):
+            public = services.set_election_key(
+                election=election, public_file=data, actor=acting_user(request)
+            )
+            return (
+                f"Set the trustees' key of 1 election ({election.slug}): any "
+                f"{public.key.threshold} of {public.key.trustees} trustees decrypt."
+            )
+        partial = services.submit_partial(
+            election=election, document=data, actor=acting_user(request)
+        )
+        stored = election.trustee_decryptions.count()
+        return (
+            f"Stored 1 partial decryption (trustee {partial.trustee}) for {election.slug}; "
+            f"{stored} stored so far."
+        )
