@@ -149,7 +149,7 @@ def decrypt_tally(
 
     The key is used in memory only, and only on totals that the full public
     verification of the board has just recomputed from ballots whose proofs,
-    trackers and chain all hold (``_verified_totals``); the counts must be
+    trackers and chain all hold (``verified_totals``); the counts must be
     possible for that many ballots. Each count is stored with its proof of
     correct decryption. Decrypting a published election again must give the
     same counts. ``progress(done, total)`` follows the verification of the ballots.
@@ -168,7 +168,7 @@ def decrypt_tally(
     except crypto.CryptoError as error:
         raise KeyRefused(f"The key was refused: {error}") from error
     discard_uncounted(election, actor)
-    totals, ballots = _verified_totals(election, actor, progress)
+    totals, ballots = verified_totals(election, actor, progress)
     counts = []
     for (question, candidate), total in zip(ballot_slots(election), totals, strict=True):
         count, proof = crypto.decrypt_with_proof(private_key, total)
@@ -268,7 +268,7 @@ def publish_results(election: Election, rows: list[ResultRow]) -> bool:
     return already
 
 
-def _verified_totals(
+def verified_totals(
     election: Election, actor: User | None, progress: ProgressCallback | None
 ) -> tuple[list[int], int]:
     """The encrypted totals to decrypt, as products of ballots whose every check holds.

@@ -5,7 +5,7 @@ partial decryptions, each checked against its proofs before it is stored. A
 share file sent here by mistake is refused by what it is, with an audit entry,
 and never kept. Publication combines K of the stored partial decryptions, and
 only on totals that the full verification of the board has just recomputed
-from the ballots (``counting._verified_totals``).
+from the ballots (``counting.verified_totals``).
 """
 
 from __future__ import annotations
@@ -27,10 +27,10 @@ from .ballots import ballot_slots, election_params
 from .counting import (
     SlotCount,
     TallyReport,
-    _verified_totals,
     discard_uncounted,
     publish_results,
     refuse_impossible_counts,
+    verified_totals,
 )
 from .drafts import require_draft
 from .errors import AlreadySubmitted, KeyRefused, TallyMismatch, WrongPhase
@@ -225,7 +225,7 @@ def publish_with_trustees(
 ) -> TallyReport:
     """Combine K of the trustees' partial decryptions into the counts and publish them.
 
-    First the full pre-decryption check of the board (``_verified_totals``);
+    First the full pre-decryption check of the board (``verified_totals``);
     its totals and ballot count must be the ones the partial decryptions
     were made for. The stored partials are checked again; with fewer than K
     the refusal (``WrongPhase``) says how many are missing and from whom.
@@ -238,7 +238,7 @@ def publish_with_trustees(
         raise WrongPhase("The tally can only be decrypted once the election is closed.")
     public = trustee_public_key(election)
     discard_uncounted(election, actor)
-    totals, ballots = _verified_totals(election, actor, progress)
+    totals, ballots = verified_totals(election, actor, progress)
     tally = encrypted_tally(election)
     if list(tally.ciphertexts) != list(totals) or tally.ballot_count != ballots:
         log_action(
