@@ -1,4 +1,4 @@
-"""What the election admin pages share: the acting user, uploads kept in memory, read-only pages."""
+"""What the election admin pages share: the acting user, uploads, result tables, read-only pages."""
 
 from typing import Any
 
@@ -8,6 +8,7 @@ from django.http import HttpRequest
 
 from accounts.models import User
 
+from .. import services
 from ..forms import (
     MAX_KEY_UPLOAD_BYTES,
 )
@@ -41,6 +42,16 @@ def acting_user(request: HttpRequest) -> User:
     user = request.user
     assert isinstance(user, User)  # admin views run for signed-in staff only
     return user
+
+
+def result_rows(report: services.TallyReport) -> list[tuple[str, str, int, str]]:
+    """Question, option, votes and share of ballots for each slot of a decrypted tally."""
+    rows = []
+    for entry in report.counts:
+        share = 100 * entry.count / report.ballots if report.ballots else 0.0
+        name = entry.candidate.name if entry.candidate is not None else "Blank votes"
+        rows.append((entry.question.title, name, entry.count, f"{share:.1f}%"))
+    return rows
 
 
 class ReadOnlyAdmin(admin.ModelAdmin[Any]):

@@ -41,7 +41,14 @@ from ..models import (
     PUBLISHED_IS_PERMANENT,
     Election,
 )
-from .common import DRAFT_ONLY_FIELDS, ROLL_SESSION_KEY, TEMPLATES, KeyUploadHandler, acting_user
+from .common import (
+    DRAFT_ONLY_FIELDS,
+    ROLL_SESSION_KEY,
+    TEMPLATES,
+    KeyUploadHandler,
+    acting_user,
+    result_rows,
+)
 from .questions import QuestionInline, save_ordered_formset
 from .trustees import TrusteeUploads
 
@@ -304,6 +311,8 @@ class ElectionAdmin(TrusteeUploads, admin.ModelAdmin[Election]):
         election = self.single(request, queryset)
         if election is None:
             return None
+        if election.has_trustees:
+            return redirect("admin:elections_election_publish_trustees", election.pk)
         # The key arrives as an upload, which needs its own view (see decrypt_view).
         return redirect("admin:elections_election_decrypt", election.pk)
 
@@ -392,6 +401,9 @@ class ElectionAdmin(TrusteeUploads, admin.ModelAdmin[Election]):
     @method_decorator(sensitive_post_parameters("passphrase"))
     def decrypt_protected(self, request: HttpRequest, object_id: str) -> HttpResponse:
         election = self.managed_election(request, object_id)
+        if election.has_trustees:
+            # No private key exists for it: the trustees' partial decryptions replace it.
+            return redirect("admin:elections_election_publish_trustees", election.pk)
         form, report, status = DecryptForm(), None, 200
         if request.method == "POST":
             if not 0 <= content_length(request) <= MAX_KEY_UPLOAD_BYTES:
@@ -434,12 +446,6 @@ class ElectionAdmin(TrusteeUploads, admin.ModelAdmin[Election]):
         status: int,
         error: str = "",
     ) -> TemplateResponse:
-        rows = []
-        if report is not None:
-            for entry in report.counts:
-                share = 100 * entry.count / report.ballots if report.ballots else 0.0
-                name = entry.candidate.name if entry.candidate is not None else "Blank votes"
-                rows.append((entry.question.title, name, entry.count, f"{share:.1f}%"))
         return self.confirmation(
             request,
             "decrypt.html",
@@ -449,7 +455,7 @@ class ElectionAdmin(TrusteeUploads, admin.ModelAdmin[Election]):
             election=election,
             form=form,
             report=report,
-            rows=rows,
+            rows=result_rows(report) if report is not None else [],
             error=error,
         )
 

@@ -1,4 +1,5 @@
-"""The trustees' uploads: their public key for a draft, their partial decryptions once closed.
+"""The trustees' pages: their public key for a draft, their partial decryptions once
+closed, and the publication that combines K of those partial decryptions.
 
 Both files are read in memory only (never spooled to disk), each capped at the
 largest valid file of its kind, and handed to the services, which refuse a
@@ -10,6 +11,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.core.files.uploadhandler import MemoryFileUploadHandler
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.decorators import method_decorator
@@ -19,7 +21,7 @@ from .. import services
 from ..decorators import content_length
 from ..forms import PartialDecryptionForm, TrusteeFileForm, TrusteeKeyForm
 from ..models import Election
-from .common import acting_user
+from .common import acting_user, result_rows
 
 # Room for the multipart framing around the file.
 UPLOAD_OVERHEAD = 16 * 1024
@@ -44,7 +46,7 @@ class CappedMemoryUploadHandler(MemoryFileUploadHandler):
 
 
 class TrusteeUploads(admin.ModelAdmin[Election]):
-    """The two upload pages of ``ElectionAdmin``, which supplies the two methods below."""
+    """The trustees' pages of ``ElectionAdmin``, which supplies the two methods below."""
 
     def managed_election(self, request: HttpRequest, object_id: str) -> Election:
         raise NotImplementedError
@@ -72,6 +74,11 @@ class TrusteeUploads(admin.ModelAdmin[Election]):
                 "<path:object_id>/partial-decryption/",
                 wrap(csrf_exempt(self.partial_view)),
                 name="elections_election_partial",
+            ),
+            path(
+                "<path:object_id>/publish-with-trustees/",
+                wrap(self.publish_trustees_view),
+                name="elections_election_publish_trustees",
             ),
         ]
 
@@ -156,3 +163,48 @@ class TrusteeUploads(admin.ModelAdmin[Election]):
             f"Stored 1 partial decryption (trustee {partial.trustee}) for {election.slug}; "
             f"{stored} stored so far."
         )
+
+    def publish_trustees_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        election = self.managed_election(request, object_id)
+        if not election.has_trustees:
+            return redirect("admin:elections_election_decrypt", election.pk)
+        report, status, error = None, 200, ""
+        if request.method == "POST":
+            try:
+                report = services.publish_with_trustees(
+                    election=election, actor=acting_user(request)
+                )
+            except services.ElectionError as refusal:
+                status, error = refusal.status_code, str(refusal)
+            else:
+                self.message_user(
+                    request,
+                    f"Published 1 election ({election.slug}) from the trustees' partial "
+                    f"decryptions: {report.ballots} ballot(s).",
+                    messages.SUCCESS,
+                )
+        return self.confirmation(
+            request,
+            "publish_trustees.html",
+            Election.objects.filter(pk=election.pk),
+            f"Publish {election} with the trustees' partial decryptions",
+            status=status,
+            election=election,
+            report=report,
+            rows=result_rows(report) if report is not None else [],
+            error=error,
+            **self.trustee_progress(election),
+        )
+
+    def trustee_progress(self, election: Election) -> dict[str, Any]:
+        """Who has submitted a partial decryption, who has not, and K of N."""
+        submitted = list(
+            election.trustee_decryptions.order_by("trustee").values_list("trustee", flat=True)
+        )
+        key = services.trustee_public_key(election).key
+        return {
+            "submitted": submitted,
+            "absent": [i for i in range(1, key.trustees + 1) if i not in submitted],
+            "threshold": key.threshold,
+            "trustees": key.trustees,
+        }

@@ -8,7 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from accounts.models import AuditEntry
+from accounts.models import AuditEntry, Role
 from elections import services
 from elections.crypto.threshold import KeyShare, deal
 from elections.models import Election, Result, Status, TrusteeDecryption
@@ -60,27 +60,39 @@ def ceremony(election: Election, threshold: int = 3, trustees: int = 5):
     return make_public_key(str(election.id), key), shares
 
 
-@pytest.fixture
-def trustee_draft(make_election, admin_user) -> TrusteeElection:
-    election = make_election("assembly", questions=QUESTIONS)
-    public, shares = ceremony(election)
-    services.set_election_key(
-        election=election, public_file=dump_public_key(public), actor=admin_user
-    )
+def with_trustees(election: Election, actor, threshold: int = 3, trustees: int = 5):
+    public, shares = ceremony(election, threshold, trustees)
+    services.set_election_key(election=election, public_file=dump_public_key(public), actor=actor)
     return TrusteeElection(election, public, shares)
 
 
-@pytest.fixture
-def closed_trustee_election(trustee_draft, admin_user, make_user, ballot_for) -> TrusteeElection:
-    election = trustee_draft.election
-    services.open_election(election=election, actor=admin_user)
+def vote_and_close(world: TrusteeElection, actor, make_user, ballot_for) -> TrusteeElection:
+    election = world.election
+    services.open_election(election=election, actor=actor)
     for number, choice in enumerate(CHOICES):
         voter = make_user(f"voter_{number}")
         services.cast_ballot(
             election=election, voter=voter, payload=ballot_for(election, voter, choice)
         )
-    services.close_election(election=election, actor=admin_user)
-    return trustee_draft
+    services.close_election(election=election, actor=actor)
+    return world
+
+
+@pytest.fixture
+def trustee_draft(make_election, admin_user) -> TrusteeElection:
+    return with_trustees(make_election("assembly", questions=QUESTIONS), admin_user)
+
+
+@pytest.fixture
+def closed_trustee_election(trustee_draft, admin_user, make_user, ballot_for) -> TrusteeElection:
+    return vote_and_close(trustee_draft, admin_user, make_user, ballot_for)
+
+
+@pytest.fixture
+def closed_two_of_three(make_election, admin_user, make_user, ballot_for) -> TrusteeElection:
+    election = make_election("council", questions=QUESTIONS)
+    world = with_trustees(election, admin_user, threshold=2, trustees=3)
+    return vote_and_close(world, admin_user, make_user, ballot_for)
 
 
 def counts_of(election: Election) -> list[int]:
@@ -411,3 +423,79 @@ def test_seed_demo_with_trustees(db, tmp_path, capsys):
         )
     with pytest.raises(CommandError, match="go together"):
         call_command("seed_demo", "--bits", "512", "--trustees", "3")
+
+
+# --- Publishing from the admin -------------------------------------------------------------
+
+
+def publish_url(election: Election) -> str:
+    return reverse("admin:elections_election_publish_trustees", args=[election.pk])
+
+
+def test_an_administrator_publishes_two_of_three_from_the_admin(
+    closed_two_of_three, admin_user, login_as
+):
+    world = closed_two_of_three
+    election = world.election
+    world.submit(1, 3)
+    client = login_as(admin_user)
+    change = client.get(reverse("admin:elections_election_change", args=[election.pk]))
+    assert publish_url(election) in change.content.decode()
+    decrypt = client.get(reverse("admin:elections_election_decrypt", args=[election.pk]))
+    assert decrypt.status_code == 302 and decrypt["Location"] == publish_url(election)
+    page = client.get(publish_url(election)).content.decode()
+    assert "any 2 of the 3 trustees" in page
+    assert "Submitted (2 of 3): trustee 1, trustee 3." in page
+    assert "Not submitted: trustee 2." in page
+    response = client.post(publish_url(election), follow=True)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "<td>Chair</td><td>Ada</td><td>2</td><td>50.0%</td>" in html
+    assert "The result is now published." in html
+    assert "Published 1 election (council)" in html
+    election.refresh_from_db()
+    assert election.status == Status.PUBLISHED
+    assert counts_of(election) == EXPECTED
+    entry = AuditEntry.objects.get(action="elections.tally.decrypted")
+    assert entry.actor == admin_user and entry.data["trustees"] == [1, 3]
+
+
+def test_with_one_trustee_the_admin_page_says_how_many_are_missing(
+    closed_two_of_three, admin_user, login_as
+):
+    world = closed_two_of_three
+    world.submit(2)
+    response = login_as(admin_user).post(publish_url(world.election))
+    assert response.status_code == 409
+    assert "1 more needed, from any of trustees 1, 3" in response.content.decode()
+    world.election.refresh_from_db()
+    assert world.election.status == Status.CLOSED
+    assert not Result.objects.filter(election=world.election).exists()
+
+
+def test_only_administrators_publish_with_the_trustees(
+    closed_two_of_three, make_user, voter, login_as
+):
+    world = closed_two_of_three
+    world.submit(1, 2)
+    url = publish_url(world.election)
+    refused = login_as(voter).post(url)
+    assert refused.status_code == 302 and "/login/" in refused["Location"]
+    without_rights = make_user("stan_staff", Role.ADMINISTRATOR, is_superuser=False)
+    client = login_as(without_rights)
+    assert client.get(url).status_code == 403
+    assert client.post(url).status_code == 403
+    world.election.refresh_from_db()
+    assert world.election.status == Status.CLOSED
+    assert not Result.objects.filter(election=world.election).exists()
+
+
+def test_opening_the_publish_page_publishes_nothing(closed_two_of_three, admin_user, login_as):
+    world = closed_two_of_three
+    world.submit(1, 2)
+    response = login_as(admin_user).get(publish_url(world.election))
+    assert response.status_code == 200
+    assert 'type="submit"' in response.content.decode()
+    world.election.refresh_from_db()
+    assert world.election.status == Status.CLOSED
+    assert not Result.objects.filter(election=world.election).exists()
