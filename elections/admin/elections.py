@@ -74,7 +74,15 @@ class ElectionAdmin(TrusteeUploads, admin.ModelAdmin[Election]):
         ("Schedule (UTC)", {"fields": ("opens_at", "closes_at")}),
         (
             "Key and history",
-            {"fields": ("key_fingerprint", "opened_at", "closed_at", "published_at")},
+            {
+                "fields": (
+                    "election_id",
+                    "key_fingerprint",
+                    "opened_at",
+                    "closed_at",
+                    "published_at",
+                )
+            },
         ),
     )
 
@@ -86,6 +94,10 @@ class ElectionAdmin(TrusteeUploads, admin.ModelAdmin[Election]):
     @admin.display(description="Turnout (ballots cast)", ordering="ballots_cast")
     def turnout(self, obj: Election) -> int:
         return int(getattr(obj, "ballots_cast", 0))
+
+    @admin.display(description="Election id (for the trustees' ceremony)")
+    def election_id(self, obj: Election) -> str:
+        return "" if obj._state.adding else str(obj.pk)
 
     @admin.display(description="Public key fingerprint")
     def key_fingerprint(self, obj: Election) -> str:
@@ -106,6 +118,7 @@ class ElectionAdmin(TrusteeUploads, admin.ModelAdmin[Election]):
         always = (
             "status",
             "voter_roll",
+            "election_id",
             "key_fingerprint",
             "opened_at",
             "closed_at",

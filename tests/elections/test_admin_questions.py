@@ -206,3 +206,12 @@ def test_labels_typed_decomposed_are_stored_in_nfc(login_as, admin_user, draft_e
     assert question.title == "Zo\u00eb and the H\u00f4tel"
     services.generate_keys(election=draft_election, actor=admin_user, bits=1024)
     services.open_election(election=draft_election, actor=admin_user)
+
+
+def test_the_election_page_shows_the_id_the_trustees_ceremony_needs(
+    login_as, admin_user, draft_election
+):
+    client = login_as(admin_user)
+    page = client.get(reverse("admin:elections_election_change", args=[draft_election.pk]))
+    assert "Election id (for the trustees" in page.content.decode()
+    assert str(draft_election.pk) in page.content.decode()
