@@ -9,9 +9,6 @@ from django.http import HttpRequest
 from accounts.models import User
 
 from .. import services
-from ..forms import (
-    MAX_KEY_UPLOAD_BYTES,
-)
 
 TEMPLATES = "admin/elections/election/"
 ROLL_SESSION_KEY = "elections.roll-import"
@@ -24,8 +21,16 @@ DRAFT_ONLY_FIELDS = (
 )
 
 
-class KeyUploadHandler(MemoryFileUploadHandler):
-    """Keeps an uploaded private key in memory; a larger request is dropped, never spooled."""
+class CappedMemoryUploadHandler(MemoryFileUploadHandler):
+    """Keeps an upload in memory; a request over ``limit`` bytes is dropped, never spooled.
+
+    For files that must never touch the disk (a private key) or have a known
+    largest size (the trustees' files).
+    """
+
+    def __init__(self, request: HttpRequest, limit: int) -> None:
+        super().__init__(request)
+        self.limit = limit
 
     def handle_raw_input(
         self,
@@ -35,7 +40,7 @@ class KeyUploadHandler(MemoryFileUploadHandler):
         boundary: Any,
         encoding: str | None = None,
     ) -> None:
-        self.activated = content_length <= MAX_KEY_UPLOAD_BYTES
+        self.activated = content_length <= self.limit
 
 
 def acting_user(request: HttpRequest) -> User:

@@ -45,7 +45,7 @@ from .common import (
     DRAFT_ONLY_FIELDS,
     ROLL_SESSION_KEY,
     TEMPLATES,
-    KeyUploadHandler,
+    CappedMemoryUploadHandler,
     acting_user,
     result_rows,
 )
@@ -407,7 +407,7 @@ class ElectionAdmin(TrusteeUploads, admin.ModelAdmin[Election]):
     def decrypt_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         # Replacing the upload handlers must happen before anything reads the body,
         # including the CSRF check, hence csrf_exempt outside and csrf_protect inside.
-        request.upload_handlers = [KeyUploadHandler(request)]
+        request.upload_handlers = [CappedMemoryUploadHandler(request, MAX_KEY_UPLOAD_BYTES)]
         return self.decrypt_protected(request, object_id)
 
     @method_decorator(csrf_protect)

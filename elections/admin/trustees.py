@@ -9,7 +9,6 @@ trustee's share file by what it is. No page here accepts a share.
 from typing import Any
 
 from django.contrib import admin, messages
-from django.core.files.uploadhandler import MemoryFileUploadHandler
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -21,28 +20,10 @@ from .. import services
 from ..decorators import content_length
 from ..forms import PartialDecryptionForm, TrusteeFileForm, TrusteeKeyForm
 from ..models import Election
-from .common import acting_user, result_rows
+from .common import CappedMemoryUploadHandler, acting_user, result_rows
 
 # Room for the multipart framing around the file.
 UPLOAD_OVERHEAD = 16 * 1024
-
-
-class CappedMemoryUploadHandler(MemoryFileUploadHandler):
-    """Keeps an upload in memory; a request over ``limit`` bytes is dropped, never spooled."""
-
-    def __init__(self, request: HttpRequest, limit: int) -> None:
-        super().__init__(request)
-        self.limit = limit
-
-    def handle_raw_input(
-        self,
-        input_data: Any,
-        META: dict[str, Any],
-        content_length: int,
-        boundary: Any,
-        encoding: str | None = None,
-    ) -> None:
-        self.activated = content_length <= self.limit
 
 
 class TrusteeUploads(admin.ModelAdmin[Election]):
