@@ -193,6 +193,10 @@ class ElectionParams:
         """Every option's identifier, questions in order (blank slots excluded)."""
         return tuple(option.id for question in self.questions for option in question.options)
 
+    def slot_title(self, slot: int) -> str:
+        """Name a slot in messages: ``candidate <id>`` (v1) or ``slot_name`` (v2)."""
+        return f"candidate {self.option_ids[slot]}" if self.version == 1 else self.slot_name(slot)
+
     def slot_name(self, slot: int) -> str:
         """Name a slot for messages: ``question 2, option 3`` or ``question 1, blank``."""
         for number, (start, question) in enumerate(

@@ -161,13 +161,7 @@ def verify_tally(
         try:
             verify_decryption(params.public_key, total, count, r)
         except InvalidDecryption as exc:
-            raise InvalidDecryption(f"{_slot_title(params, i)}: {exc}") from None
-
-
-def _slot_title(params: ElectionParams, slot: int) -> str:
-    if params.version == 1:
-        return f"candidate {params.option_ids[slot]}"
-    return params.slot_name(slot)
+            raise InvalidDecryption(f"{params.slot_title(i)}: {exc}") from None
 
 
 def impossible_counts(params: ElectionParams, counts: Sequence[int], ballots: int) -> list[str]:
@@ -185,7 +179,7 @@ def impossible_counts(params: ElectionParams, counts: Sequence[int], ballots: in
     if len(counts) != params.slot_count:
         return [f"expected {params.slot_count} counts, found {len(counts)}"]
     problems = [
-        f"{_slot_title(params, slot)} has {count} votes: more votes than there are "
+        f"{params.slot_title(slot)} has {count} votes: more votes than there are "
         f"ballots ({ballots})"
         for slot, count in enumerate(counts)
         if not 0 <= count <= ballots

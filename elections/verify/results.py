@@ -33,13 +33,6 @@ def slot_owner(params: crypto.ElectionParams, slot: int) -> tuple[int, crypto.Op
     raise IndexError(slot)
 
 
-def slot_title(params: crypto.ElectionParams, slot: int) -> str:
-    """A slot as messages name it: ``candidate <id>`` (v1), ``question 1, option 2`` (v2)."""
-    if params.version == 1:
-        return f"candidate {params.option_ids[slot]}"
-    return params.slot_name(slot)
-
-
 def option_names(params: crypto.ElectionParams) -> list[str]:
     """Each option's name, or its id where the parameters carry no name (v1)."""
     return [
@@ -116,7 +109,7 @@ class ResultChecker:
             elif count >= 0 and count != combined[slot]:
                 self.report.fail(
                     "decryption",
-                    f"{slot_title(self.params, slot)}: the count {count} is not "
+                    f"{self.params.slot_title(slot)}: the count {count} is not "
                     f"{combined[slot]}, the combination of the trustees' partial decryptions",
                 )
                 counts[slot] = -1
@@ -136,7 +129,7 @@ class ResultChecker:
 
     def _check_result(self, slot: int, entry: dict[str, Any]) -> int:
         params = self.params
-        title = slot_title(params, slot)
+        title = params.slot_title(slot)
         if any(entry[key] != expected for key, expected in self._identity(slot).items()):
             self.report.fail("results", f"result {slot} is not for {title}")
         try:
