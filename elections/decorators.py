@@ -161,22 +161,29 @@ def ballot_size_capped(view: ElectionView) -> ElectionView:
 BALLOT_MEDIA_TYPE = "application/json"
 
 
-def json_body_required(view: View) -> View:
-    """Refuse (415) any body but the booth's UTF-8 JSON, before the body is read.
+def json_body_only(what: str) -> Callable[[View], View]:
+    """Refuse (415) any body but UTF-8 JSON, before the body is read.
 
     A form or file upload has already been parsed by the CSRF middleware, after
     which the raw body can no longer be read: refusing it here keeps that a 415.
+    ``what`` names the document in the message ("A ballot").
     """
 
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        charset = (request.content_params or {}).get("charset", "utf-8").lower()
-        # An empty body has no media type to check; it is refused as no ballot.
-        untyped_empty = not request.content_type and content_length(request) == 0
-        json_body = request.content_type == BALLOT_MEDIA_TYPE and charset in {"utf-8", "utf8"}
-        if not (json_body or untyped_empty):
-            message = f"A ballot must be sent as {BALLOT_MEDIA_TYPE} in UTF-8."
-            return refusal(request, 415, message, as_json=True)
-        return view(request, *args, **kwargs)
+    def decorator(view: View) -> View:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            charset = (request.content_params or {}).get("charset", "utf-8").lower()
+            # An empty body has no media type to check; it is refused as no document.
+            untyped_empty = not request.content_type and content_length(request) == 0
+            json_body = request.content_type == BALLOT_MEDIA_TYPE and charset in {"utf-8", "utf8"}
+            if not (json_body or untyped_empty):
+                message = f"{what} must be sent as {BALLOT_MEDIA_TYPE} in UTF-8."
+                return refusal(request, 415, message, as_json=True)
+            return view(request, *args, **kwargs)
 
-    return wrapped
+        return wrapped
+
+    return decorator
+
+
+json_body_required = json_body_only("A ballot")

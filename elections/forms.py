@@ -7,13 +7,12 @@ from django import forms
 
 from accounts.models import Role, User
 
-from . import crypto
 from .models import Candidate, Election, RollEntry, Status
 from .roll import MAX_ROLL_BYTES
 from .trustee.files import MAX_PARTIAL_BYTES, MAX_PUBLIC_BYTES
 
+# The key sizes the in-browser ceremony offers, less those below crypto.minimum_key_bits().
 KEY_SIZES = (1024, 2048, 3072, 4096)
-MAX_KEY_UPLOAD_BYTES = 256 * 1024
 
 
 class NormalisedLabels:
@@ -75,58 +74,6 @@ class RollEntryForm(forms.ModelForm[RollEntry]):
         election_field.queryset = Election.objects.filter(status=Status.DRAFT)
         election_field.help_text = "Only draft elections: the roll is fixed once voting opens."
         voter_field.queryset = User.objects.filter(role=Role.VOTER)
-
-
-class GenerateKeysForm(forms.Form):
-    bits = forms.TypedChoiceField(coerce=int, label="Key size (bits)")
-    passphrase = forms.CharField(
-        required=False,
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text="Optional: encrypt the downloaded key file. Without the passphrase the "
-        "result cannot be decrypted, and nobody can recover it.",
-    )
-    passphrase_again = forms.CharField(
-        required=False,
-        strip=False,
-        label="Passphrase (again)",
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-    )
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        sizes = [bits for bits in KEY_SIZES if bits >= crypto.minimum_key_bits()]
-        field = self.fields["bits"]
-        assert isinstance(field, forms.TypedChoiceField)
-        field.choices = [(bits, f"{bits} bits") for bits in sizes]
-        field.initial = crypto.DEFAULT_KEY_BITS
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean() or {}
-        if cleaned.get("passphrase", "") != cleaned.get("passphrase_again", ""):
-            raise forms.ValidationError("The two passphrases differ.")
-        return cleaned
-
-
-class DecryptForm(forms.Form):
-    key_file = forms.FileField(
-        label="Private key file",
-        help_text="The election-….key.json file downloaded when the keys were generated. "
-        "It is read in memory and never stored.",
-    )
-    passphrase = forms.CharField(
-        required=False,
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
-        help_text="Only if the key file was encrypted.",
-    )
-
-    def clean_key_file(self) -> bytes:
-        upload = self.cleaned_data["key_file"]
-        if upload.size > MAX_KEY_UPLOAD_BYTES:
-            raise forms.ValidationError("This file is too large to be a key file.")
-        data: bytes = upload.read()
-        return data
 
 
 class ResetForm(forms.Form):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import board_views, views
+from . import board_views, trustee_views, views
 
 app_name = "elections"
 
@@ -17,4 +17,10 @@ urlpatterns = [
     path("elections/<slug:slug>/check/", board_views.check_receipt, name="check"),
     path("elections/<slug:slug>/record.json", board_views.record_download, name="record_json"),
     path("elections/<slug:slug>/tally.json", board_views.tally_download, name="tally_json"),
+    path("elections/<slug:slug>/trustee/", trustee_views.trustee_page, name="trustee"),
+    path(
+        "elections/<slug:slug>/trustee/partial/",
+        trustee_views.submit_partial,
+        name="trustee_partial",
+    ),
 ]

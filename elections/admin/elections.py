@@ -19,24 +19,13 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
-from django.utils.decorators import method_decorator
 from django.utils.html import format_html
-from django.views.decorators.csrf import csrf_exempt, csrf_protect
-from django.views.decorators.debug import sensitive_post_parameters
 
 from accounts.audit import log_action
 from accounts.models import Role, User
 
 from .. import roll, services
-from ..decorators import content_length
-from ..forms import (
-    MAX_KEY_UPLOAD_BYTES,
-    DecryptForm,
-    ElectionForm,
-    GenerateKeysForm,
-    ResetForm,
-    RollUploadForm,
-)
+from ..forms import ElectionForm, ResetForm, RollUploadForm
 from ..models import (
     PUBLISHED_IS_PERMANENT,
     Election,
@@ -45,12 +34,15 @@ from .common import (
     DRAFT_ONLY_FIELDS,
     ROLL_SESSION_KEY,
     TEMPLATES,
-    CappedMemoryUploadHandler,
     acting_user,
-    result_rows,
 )
 from .questions import QuestionInline, save_ordered_formset
 from .trustees import TrusteeUploads
+
+SINGLE_KEY_DECRYPTION = (
+    "This election's key is a single private key file, which no page of the site accepts: "
+    "decrypt it with `manage.py tally SLUG --key FILE` on the machine that holds that file."
+)
 
 
 @admin.register(Election)
@@ -167,12 +159,6 @@ class ElectionAdmin(TrusteeUploads, admin.ModelAdmin[Election]):
     ) -> None:
         save_ordered_formset(request, formset, form.instance)
 
-    @method_decorator(sensitive_post_parameters("passphrase", "passphrase_again"))
-    def changelist_view(
-        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
-    ) -> HttpResponse:
-        return super().changelist_view(request, extra_context)
-
     # --- Permissions and confirmation pages ------------------------------------
 
     def has_manage_permission(self, request: HttpRequest) -> bool:
@@ -279,43 +265,19 @@ class ElectionAdmin(TrusteeUploads, admin.ModelAdmin[Election]):
             "Closed",
         )
 
-    @admin.action(description="Generate keys (downloads the private key)", permissions=["manage"])
+    @admin.action(description="Generate keys (ceremony in your browser)", permissions=["manage"])
     def generate_keys(
         self, request: HttpRequest, queryset: QuerySet[Election]
     ) -> HttpResponse | None:
+        # The key is made in the administrator's browser, never in this process: the
+        # action only leads to the ceremony page, which posts nothing but public.json.
         election = self.single(request, queryset)
         if election is None:
             return None
         if not election.is_draft:
             self.message_user(request, "Keys can only be generated for a draft.", messages.ERROR)
             return None
-        form = GenerateKeysForm(request.POST if request.POST.get("post") == "yes" else None)
-        if not form.is_valid():
-            return self.confirmation(
-                request,
-                "generate_keys.html",
-                queryset,
-                f"Generate the keys of {election}",
-                status=400 if form.is_bound else 200,
-                election=election,
-                form=form,
-            )
-        try:
-            key_file = services.generate_keys(
-                election=election,
-                actor=acting_user(request),
-                bits=form.cleaned_data["bits"],
-                passphrase=form.cleaned_data["passphrase"] or None,
-            )
-        except services.ElectionError as error:
-            self.message_user(request, str(error), messages.ERROR)
-            return None
-        response = HttpResponse(key_file, content_type="application/json")
-        response["Content-Disposition"] = (
-            f'attachment; filename="election-{election.slug}.key.json"'
-        )
-        response["Cache-Control"] = "no-store"
-        return response
+        return redirect("admin:elections_election_trustee_key", election.pk)
 
     @admin.action(description="Decrypt and publish the result", permissions=["manage"])
     def decrypt_and_publish(
@@ -324,10 +286,12 @@ class ElectionAdmin(TrusteeUploads, admin.ModelAdmin[Election]):
         election = self.single(request, queryset)
         if election is None:
             return None
-        if election.has_trustees:
-            return redirect("admin:elections_election_publish_trustees", election.pk)
-        # The key arrives as an upload, which needs its own view (see decrypt_view).
-        return redirect("admin:elections_election_decrypt", election.pk)
+        if not election.has_trustees:
+            # No page of the site accepts a private key: such an election (keyed with
+            # a single private key file) is decrypted where that file is.
+            self.message_user(request, SINGLE_KEY_DECRYPTION, messages.ERROR)
+            return None
+        return redirect("admin:elections_election_publish_trustees", election.pk)
 
     @admin.action(description="Reset to draft (deletes ballots)", permissions=["manage"])
     def reset_election(
@@ -383,11 +347,6 @@ class ElectionAdmin(TrusteeUploads, admin.ModelAdmin[Election]):
         wrap = self.admin_site.admin_view
         return [
             path(
-                "<path:object_id>/decrypt/",
-                wrap(csrf_exempt(self.decrypt_view)),
-                name="elections_election_decrypt",
-            ),
-            path(
                 "<path:object_id>/import-voters/",
                 wrap(self.import_voters_view),
                 name="elections_election_import_voters",
@@ -403,74 +362,6 @@ class ElectionAdmin(TrusteeUploads, admin.ModelAdmin[Election]):
         if election is None:
             raise Http404("No such election.")
         return election
-
-    def decrypt_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        # Replacing the upload handlers must happen before anything reads the body,
-        # including the CSRF check, hence csrf_exempt outside and csrf_protect inside.
-        request.upload_handlers = [CappedMemoryUploadHandler(request, MAX_KEY_UPLOAD_BYTES)]
-        return self.decrypt_protected(request, object_id)
-
-    @method_decorator(csrf_protect)
-    @method_decorator(sensitive_post_parameters("passphrase"))
-    def decrypt_protected(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        election = self.managed_election(request, object_id)
-        if election.has_trustees:
-            # No private key exists for it: the trustees' partial decryptions replace it.
-            return redirect("admin:elections_election_publish_trustees", election.pk)
-        form, report, status = DecryptForm(), None, 200
-        if request.method == "POST":
-            if not 0 <= content_length(request) <= MAX_KEY_UPLOAD_BYTES:
-                return self.decrypt_page(
-                    request,
-                    election,
-                    form,
-                    None,
-                    413,
-                    error="The upload is too large to be a key file, or its length is invalid.",
-                )
-            form = DecryptForm(request.POST, request.FILES)
-            status = 400
-            if form.is_valid():
-                try:
-                    report = services.decrypt_tally(
-                        election=election,
-                        key_file=form.cleaned_data["key_file"],
-                        passphrase=form.cleaned_data["passphrase"] or None,
-                        actor=acting_user(request),
-                    )
-                except services.ElectionError as error:
-                    form.add_error(None, str(error))
-                    status = error.status_code
-                else:
-                    status = 200
-                    self.message_user(
-                        request,
-                        f"Decrypted 1 election ({election.slug}): {report.ballots} ballot(s).",
-                        messages.SUCCESS,
-                    )
-        return self.decrypt_page(request, election, form, report, status)
-
-    def decrypt_page(
-        self,
-        request: HttpRequest,
-        election: Election,
-        form: DecryptForm,
-        report: services.TallyReport | None,
-        status: int,
-        error: str = "",
-    ) -> TemplateResponse:
-        return self.confirmation(
-            request,
-            "decrypt.html",
-            Election.objects.filter(pk=election.pk),
-            f"Decrypt and publish {election}",
-            status=status,
-            election=election,
-            form=form,
-            report=report,
-            rows=result_rows(report) if report is not None else [],
-            error=error,
-        )
 
     def import_voters_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         election = self.managed_election(request, object_id)

@@ -16,9 +16,11 @@ from django.urls import URLPattern, path, reverse
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
-from .. import services
+from elections.trustee.cli import MIN_PASSPHRASE_LENGTH
+
+from .. import crypto, services
 from ..decorators import content_length
-from ..forms import PartialDecryptionForm, TrusteeFileForm, TrusteeKeyForm
+from ..forms import KEY_SIZES, PartialDecryptionForm, TrusteeFileForm, TrusteeKeyForm
 from ..models import Election
 from .common import CappedMemoryUploadHandler, acting_user, result_rows
 
@@ -124,7 +126,20 @@ class TrusteeUploads(admin.ModelAdmin[Election]):
             election=election,
             form=form,
             error=error,
+            **(self.ceremony_context(election) if form_class is TrusteeKeyForm else {}),
         )
+
+    def ceremony_context(self, election: Election) -> dict[str, Any]:
+        """What the in-browser ceremony on the key page needs: sizes, defaults, the rules."""
+        smallest = crypto.minimum_key_bits()
+        return {
+            "key_fingerprint": services.public_key_fingerprint(election),
+            "key_sizes": sorted({smallest, *(b for b in KEY_SIZES if b >= smallest)}),
+            "default_bits": crypto.DEFAULT_KEY_BITS,
+            "default_trustees": 1,
+            "default_threshold": 1,
+            "min_passphrase": MIN_PASSPHRASE_LENGTH,
+        }
 
     def store_upload(self, request: HttpRequest, election: Election, form: TrusteeFileForm) -> str:
         data = form.cleaned_data[form.field_name]
@@ -148,7 +163,7 @@ class TrusteeUploads(admin.ModelAdmin[Election]):
     def publish_trustees_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         election = self.managed_election(request, object_id)
         if not election.has_trustees:
-            return redirect("admin:elections_election_decrypt", election.pk)
+            return redirect("admin:elections_election_change", election.pk)
         report, status, error = None, 200, ""
         if request.method == "POST":
             try:

@@ -2,7 +2,9 @@
 
 Usage::
 
-    python -m elections.verify record.json [--workers N] [--quiet] [--json]
+    python -m elections.verify record.json [--tracker T] [--workers N] [--quiet] [--json]
+
+(``evoting-verify`` once the observers' distribution, ``observer/``, is installed).
 
 It needs no Django settings and no database: it imports only the Django-free
 ``elections.crypto`` and ``elections.board``, so anyone can run it on a
@@ -17,16 +19,30 @@ strictly so the report names the failing proof. ``checks`` and ``results``
 hold the checks themselves, ``report`` what they found, ``cli`` the command.
 
 Every failure is collected (up to ``MAX_LISTED_FAILURES`` are listed) with the
-check that failed and the ballot it concerns. Exit status: 0 when every check
-holds, 1 when any check fails, 2 when the file is unreadable, malformed or
-truncated (not JSON, a missing or misplaced top-level key, an unknown format tag).
+check that failed and the ballot it concerns. The report gives the board's
+genesis, head and closing hashes, and the results by question and option name.
+``--tracker`` looks a receipt's tracker up on the board: where it is, and
+whether it was counted. Exit status: 0 when every check holds (and the tracker
+asked about is on the board), 1 when any check fails, 2 when the file is
+unreadable, malformed or truncated (not JSON, a missing or misplaced top-level
+key, an unknown format tag) or the command line is wrong (a malformed tracker),
+3 when every check holds but the tracker asked about is not on the board.
 """
 
 from .checks import ProgressCallback, RecordChecker
-from .cli import ProgressPrinter, main
+from .cli import ProgressPrinter, main, parse_tracker
 from .layout import RECORD_FORMAT, RECORD_FORMAT_V1, voter_roll_commitment
 from .reading import MAX_DEPTH, MAX_TEXT, ByteSource, ChunkReader, MalformedRecord, StrictReader
-from .report import MAX_LISTED_FAILURES, Failure, OptionResult, QuestionResult, Report
+from .report import (
+    MAX_LISTED_FAILURES,
+    TRACKER_ABSENT,
+    Failure,
+    OptionResult,
+    QuestionResult,
+    Report,
+    TrackerLookup,
+    TrackerMatch,
+)
 from .verifier import verify_record
 
 __all__ = [
@@ -35,6 +51,7 @@ __all__ = [
     "MAX_TEXT",
     "RECORD_FORMAT",
     "RECORD_FORMAT_V1",
+    "TRACKER_ABSENT",
     "ByteSource",
     "ChunkReader",
     "Failure",
@@ -46,7 +63,10 @@ __all__ = [
     "RecordChecker",
     "Report",
     "StrictReader",
+    "TrackerLookup",
+    "TrackerMatch",
     "main",
+    "parse_tracker",
     "verify_record",
     "voter_roll_commitment",
 ]

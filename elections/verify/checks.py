@@ -32,7 +32,7 @@ from .layout import (
     Layout,
 )
 from .reading import MalformedRecord
-from .report import Report
+from .report import Report, TrackerLookup, TrackerMatch
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -42,12 +42,17 @@ class StopChecks(Exception):
 
 
 class RecordChecker:
-    """Runs every check of docs/election-record.md over one record's sections, in order."""
+    """Runs every check of docs/election-record.md over one record's sections, in order.
+
+    ``report.tracker``, when set, is the tracker to find on the board: the first
+    readable entry that carries it is noted there.
+    """
 
     def __init__(
         self, report: Report, *, workers: int = 1, progress: ProgressCallback | None = None
     ) -> None:
         self.report = report
+        self.sought: TrackerLookup | None = report.tracker
         self.progress = progress
         self.layout: Layout = LAYOUT_V2
         self.status = ""
@@ -224,6 +229,8 @@ class RecordChecker:
                 "chain", "the chain hash does not follow from the previous one", **where
             )
         self.head = chain_hash
+        if self.sought is not None and self.sought.match is None and tracker == self.sought.tracker:
+            self.sought.match = TrackerMatch(position, sequence, cast_at, chain_hash)
         self._check_unique(position, sequence, context, tracker)
         self.batch.append(PendingBallot(sequence, context, tracker, document))
 
@@ -265,6 +272,7 @@ class RecordChecker:
         head = reading.hash_value(chain["head"], "chain head")
         closing = reading.hash_value(chain["closing"], "chain closing", nullable=True)
         self.closing = closing
+        self.report.chain = {"genesis": genesis, "head": head, "closing": closing}
         if genesis != self.genesis:
             self.report.fail("chain", "the genesis hash does not match the parameters")
         if head != self.head:

@@ -1,10 +1,12 @@
-"""The command line: ``python -m elections.verify RECORD.json [--workers N] [--quiet] [--json]``."""
+"""The command line: ``python -m elections.verify RECORD.json [--tracker T] [--workers N]
+[--quiet] [--json]``, installed for observers as ``evoting-verify`` (``console_main``)."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import re
 import sys
 import time
 from collections.abc import Sequence
@@ -12,6 +14,10 @@ from typing import IO
 
 from .report import Report
 from .verifier import verify_record
+
+PROG = "python -m elections.verify"
+TRACKER_LENGTH = 64
+_HEX = re.compile(r"[0-9a-f]*")
 
 
 class ProgressPrinter:
@@ -34,13 +40,46 @@ class ProgressPrinter:
         self.stream.flush()
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Verify the record named on the command line; return the exit status (0, 1 or 2)."""
+def parse_tracker(text: str) -> str:
+    """A tracker as a receipt shows it, to the board's spelling; raise ``ValueError`` if not one.
+
+    The board spells a tracker as 64 lowercase hex digits. Case and whitespace
+    (a tracker copied from a wrapped line, or typed in groups) do not matter,
+    as on the site's receipt check.
+    """
+    value = "".join(text.split()).lower()
+    if not _HEX.fullmatch(value):
+        raise ValueError("a tracker has only the digits 0-9 and the letters a-f")
+    if len(value) != TRACKER_LENGTH:
+        raise ValueError(f"a tracker has {TRACKER_LENGTH} characters; this has {len(value)}")
+    return value
+
+
+def _tracker_argument(text: str) -> str:
+    try:
+        return parse_tracker(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def main(argv: Sequence[str] | None = None, *, prog: str = PROG) -> int:
+    """Verify the record named on the command line; return the exit status (0 to 3).
+
+    0: every check holds (and the tracker asked about is on the board); 1: a
+    check failed; 2: the record is unreadable, or a usage error such as a
+    malformed tracker; 3: every check holds but the tracker is not on the board.
+    """
     parser = argparse.ArgumentParser(
-        prog="python -m elections.verify",
+        prog=prog,
         description="Verify a public election record (docs/election-record.md).",
     )
     parser.add_argument("record", help="the record.json file")
+    parser.add_argument(
+        "--tracker",
+        type=_tracker_argument,
+        help="a tracker from a receipt: say where it is on the board and whether it was "
+        "counted (exit status 3 if the record verifies but the tracker is not on its board)",
+    )
     parser.add_argument(
         "--workers",
         type=int,
@@ -55,7 +94,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     progress = None if options.quiet else ProgressPrinter(sys.stderr)
     try:
         with open(options.record, "rb") as source:
-            report = verify_record(source, workers=options.workers, progress=progress)
+            report = verify_record(
+                source, workers=options.workers, progress=progress, tracker=options.tracker
+            )
     except OSError as error:
         report = Report(malformed=f"cannot open {options.record}: {error.strerror}")
     if options.json:
@@ -63,3 +104,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         sys.stdout.write(report.summary() + "\n")
     return report.exit_code
+
+
+def console_main() -> int:
+    """The ``evoting-verify`` command (``observer/pyproject.toml``)."""
+    return main(prog="evoting-verify")

@@ -1,4 +1,5 @@
-"""What a verification run found: failures by check, warnings, results per question, trustees."""
+"""What a verification run found: failures by check, warnings, the board's hashes, results
+per question, trustees and, when one was asked about, where a tracker is on the board."""
 
 from __future__ import annotations
 
@@ -7,6 +8,11 @@ from typing import Any
 
 MAX_LISTED_FAILURES = 1000
 BLANK = "Blank"
+# A count the run could not confirm (its decryption failed, or it is not the
+# trustees' combination) is shown as this, never as a number.
+UNCONFIRMED = "not confirmed (see the failures below)"
+# The exit status when the record verifies but the tracker asked about is not on its board.
+TRACKER_ABSENT = 3
 
 
 @dataclass(frozen=True)
@@ -28,25 +34,31 @@ class Failure:
         return f"[{self.check}] {where}{self.message}"
 
 
+def show_count(count: int | None) -> str:
+    return UNCONFIRMED if count is None else str(count)
+
+
 @dataclass(frozen=True)
 class OptionResult:
-    """One option's published count (-1 when its decryption proof failed)."""
+    """One option's published count; None when the run could not confirm it."""
 
     id: str
     name: str
-    count: int
+    count: int | None
 
 
 @dataclass(frozen=True)
 class QuestionResult:
-    """One question's published counts; ``blank`` is None when it has no blank vote.
+    """One question's published counts. A v1 record has one question without a title.
 
-    A v1 record has one question without a title.
+    ``blank`` is the count of blank votes when ``blank_allowed``; it is None
+    when the question has no blank vote, or when the count is not confirmed.
     """
 
     title: str
     options: tuple[OptionResult, ...]
     blank: int | None
+    blank_allowed: bool
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -56,14 +68,17 @@ class QuestionResult:
                 for option in self.options
             ],
             "blank": self.blank,
+            "blank_allowed": self.blank_allowed,
         }
 
     def lines(self) -> list[str]:
         indent = "    " if self.title else "  "
         lines = [f"  {self.title}"] if self.title else []
-        lines.extend(f"{indent}{option.name}: {option.count}" for option in self.options)
-        if self.blank is not None:
-            lines.append(f"{indent}{BLANK}: {self.blank}")
+        lines.extend(
+            f"{indent}{option.name}: {show_count(option.count)}" for option in self.options
+        )
+        if self.blank_allowed:
+            lines.append(f"{indent}{BLANK}: {show_count(self.blank)}")
         return lines
 
 
@@ -92,18 +107,51 @@ class TrusteeSummary:
         }
 
 
+@dataclass(frozen=True)
+class TrackerMatch:
+    """The board entry that carries a tracker: ``sequence`` is the receipt's position."""
+
+    position: int
+    sequence: int
+    cast_at: str
+    chain_hash: str
+
+
+@dataclass
+class TrackerLookup:
+    """A tracker asked about (normalised to 64 lowercase hex digits) and its entry, if any."""
+
+    tracker: str
+    match: TrackerMatch | None = None
+
+    def to_dict(self, counted: bool) -> dict[str, Any]:
+        match = self.match
+        return {
+            "tracker": self.tracker,
+            "found": match is not None,
+            "sequence": None if match is None else match.sequence,
+            "position": None if match is None else match.position,
+            "cast_at": None if match is None else match.cast_at,
+            "chain_hash": None if match is None else match.chain_hash,
+            "counted": counted,
+        }
+
+
 @dataclass
 class Report:
     """What a verification run found. ``exit_code`` is the CLI's exit status."""
 
     election: dict[str, str] = field(default_factory=dict)
     ballots: int = 0
+    # The record's chain section as read: genesis, head and closing ("" while open).
+    chain: dict[str, str] = field(default_factory=dict)
     failures: list[Failure] = field(default_factory=list)
     failure_total: int = 0
     warnings: list[str] = field(default_factory=list)
     questions: list[QuestionResult] | None = None
     trustees: TrusteeSummary | None = None
     malformed: str | None = None
+    tracker: TrackerLookup | None = None
     seconds: float = 0.0
     # The product of the verified ballots' ciphertexts, per slot, once it is known
     # to equal the encrypted tally: what a decryption may decrypt (not in the JSON report).
@@ -115,19 +163,29 @@ class Report:
 
     @property
     def exit_code(self) -> int:
+        """0 valid, 1 a check failed, 2 unreadable, 3 valid but the tracker is not on the board."""
         if self.malformed is not None:
             return 2
-        return 0 if self.ok else 1
+        if not self.ok:
+            return 1
+        if self.tracker is not None and self.tracker.match is None:
+            return TRACKER_ABSENT
+        return 0
 
     @property
-    def results(self) -> list[tuple[str, int]] | None:
+    def tracker_counted(self) -> bool:
+        """The tracker is on the board and every check holds, so its ballot is in the tally."""
+        return self.ok and self.tracker is not None and self.tracker.match is not None
+
+    @property
+    def results(self) -> list[tuple[str, int | None]] | None:
         """The published counts slot by slot as (option name, count), blanks as ``Blank``."""
         if self.questions is None:
             return None
-        flat: list[tuple[str, int]] = []
+        flat: list[tuple[str, int | None]] = []
         for question in self.questions:
             flat.extend((option.name, option.count) for option in question.options)
-            if question.blank is not None:
+            if question.blank_allowed:
                 flat.append((BLANK, question.blank))
         return flat
 
@@ -143,6 +201,7 @@ class Report:
             "malformed": self.malformed,
             "election": self.election,
             "ballots": self.ballots,
+            "chain": {key: value or None for key, value in self.chain.items()} or None,
             "failure_count": self.failure_total,
             "failures": [
                 {
@@ -158,6 +217,9 @@ class Report:
             "results": None
             if self.questions is None
             else [question.to_dict() for question in self.questions],
+            "tracker": None
+            if self.tracker is None
+            else self.tracker.to_dict(counted=self.tracker_counted),
             "seconds": round(self.seconds, 3),
         }
 
@@ -165,6 +227,7 @@ class Report:
         title = self.election.get("title", "?")
         lines = [f"Election record: {title} ({self.election.get('slug', '?')})"]
         lines.append(f"Status: {self.election.get('status', '?')}; ballots: {self.ballots}")
+        lines.extend(self._chain_lines())
         if self.questions is not None:
             lines.append("Results:")
             for question in self.questions:
@@ -182,4 +245,58 @@ class Report:
             hidden = self.failure_total - len(self.failures)
             if hidden:
                 lines.append(f"  ... and {hidden} more")
+        if self.tracker is not None:
+            lines.extend(self._tracker_lines(self.tracker))
         return "\n".join(lines)
+
+    def _chain_lines(self) -> list[str]:
+        if not self.chain:
+            return []
+        closing = self.chain.get("closing") or "none yet (the election is open)"
+        return [
+            f"Board genesis hash: {self.chain.get('genesis', '')}",
+            f"Board head hash:    {self.chain.get('head', '')}",
+            f"Board closing hash: {closing}",
+        ]
+
+    def _tracker_lines(self, lookup: TrackerLookup) -> list[str]:
+        match = lookup.match
+        if match is None:
+            return self._absent_lines(lookup.tracker)
+        where = f"ballot #{match.sequence}"
+        if match.position != match.sequence:
+            where += f" (entry {match.position} of the record)"
+        return [
+            f"Tracker {lookup.tracker}: ON THE BOARD as {where}, cast at {match.cast_at}, "
+            f"chain hash {match.chain_hash}.",
+            f"  {self._counted()}",
+        ]
+
+    def _absent_lines(self, tracker: str) -> list[str]:
+        if self.malformed is not None:
+            return [
+                f"TRACKER NOT FOUND: {tracker} is not among the ballots read before the "
+                "record proved unreadable."
+            ]
+        if not self.ok:
+            return [
+                f"TRACKER NOT FOUND: no readable ballot on this board has the tracker {tracker}.",
+                "  The record fails verification as well (see above).",
+            ]
+        return [
+            f"TRACKER NOT FOUND: no ballot on this board has the tracker {tracker}.",
+            "  Check that it is the whole tracker from a receipt of this election; if it is "
+            "and that ballot was cast, tell the election's administrators.",
+        ]
+
+    def _counted(self) -> str:
+        if self.malformed is not None:
+            return "NOT CONFIRMED as counted: the record is unreadable."
+        if not self.ok:
+            return "NOT CONFIRMED as counted: the record fails verification (see above)."
+        status = self.election.get("status")
+        if status == "published":
+            return "Counted: it is in the encrypted tally that the published results decrypt."
+        if status == "closed":
+            return "Counted: it is in the encrypted tally; the results are not published yet."
+        return "Counted so far: it is in the running encrypted tally; the election is still open."

@@ -9,6 +9,7 @@ question must be possible for the number of ballots
 with the result's ``proof``; an election decrypted by trustees has no such
 proof (``null``): its counts are compared with the combination of the
 trustees' partial decryptions once those are read (``check_combined``).
+A count the run cannot confirm is None in the report, never a number.
 """
 
 from __future__ import annotations
@@ -40,8 +41,24 @@ def option_names(params: crypto.ElectionParams) -> list[str]:
     ]
 
 
+def slot_label(params: crypto.ElectionParams, names: Sequence[str], slot: int) -> str:
+    """A slot as failures name it: where it is, then what voters saw (``names``: per option).
+
+    ``question 1, option 2 (Grace Hopper)``, ``question 3, blank``,
+    ``candidate <id> (Ada)`` for v1, whose names come from its ``candidates``.
+    """
+    title = params.slot_title(slot)
+    question, option = slot_owner(params, slot)
+    if option is None:
+        return title
+    index = sum(len(q.options) for q in params.questions[:question])
+    index += slot - params.offsets[question]
+    name = names[index] if index < len(names) else option.name
+    return f"{title} ({name})" if name else title
+
+
 def question_results(
-    params: crypto.ElectionParams, names: list[str], counts: list[int]
+    params: crypto.ElectionParams, names: list[str], counts: Sequence[int | None]
 ) -> list[QuestionResult]:
     """Group per-slot counts by question, options named by ``names`` (one per option)."""
     grouped = []
@@ -53,7 +70,7 @@ def question_results(
             options.append(OptionResult(option.id, name, counts[start + offset]))
             option_index += 1
         blank = counts[start + len(question.options)] if question.blank else None
-        grouped.append(QuestionResult(question.title, tuple(options), blank))
+        grouped.append(QuestionResult(question.title, tuple(options), blank, question.blank))
     return grouped
 
 
@@ -75,7 +92,7 @@ class ResultChecker:
         self.tally = tally
         self.by_trustees = by_trustees
         self.names: list[str] = []
-        self.counts: list[int] | None = None
+        self.counts: list[int | None] | None = None
         self.ballots = 0
 
     def check(
@@ -85,11 +102,12 @@ class ResultChecker:
         if len(value) != self.params.slot_count:
             self.report.fail("results", f"expected {self.params.slot_count} results")
             return None
+        self.names, self.ballots = names, ballots
         counts = []
         for slot, item in enumerate(value):
             entry = reading.expect_object(item, self.layout.result_keys, f"result {slot}")
             counts.append(self._check_result(slot, entry))
-        self.names, self.counts, self.ballots = names, counts, ballots
+        self.counts = counts
         if not self.by_trustees:
             self._check_possible(counts)
         return question_results(self.params, names, counts)
@@ -97,7 +115,7 @@ class ResultChecker:
     def check_combined(self, combined: Sequence[int] | None) -> list[QuestionResult] | None:
         """Compare the counts with the trustees' combined decryptions (None: there are none).
 
-        Returns the counts per question, -1 for every count the combination
+        Returns the counts per question, None for every count the combination
         does not confirm; None if the results were not checked.
         """
         if self.counts is None:
@@ -105,21 +123,25 @@ class ResultChecker:
         counts = list(self.counts)
         for slot, count in enumerate(counts):
             if combined is None:
-                counts[slot] = -1
-            elif count >= 0 and count != combined[slot]:
+                counts[slot] = None
+            elif count is not None and count != combined[slot]:
                 self.report.fail(
                     "decryption",
-                    f"{self.params.slot_title(slot)}: the count {count} is not "
+                    f"{self._label(slot)}: the count {count} is not "
                     f"{combined[slot]}, the combination of the trustees' partial decryptions",
                 )
-                counts[slot] = -1
+                counts[slot] = None
         self._check_possible(counts)
         return question_results(self.params, self.names, counts)
 
-    def _check_possible(self, counts: list[int]) -> None:
-        if all(count >= 0 for count in counts):  # a refused decryption is already reported
-            for problem in crypto.impossible_counts(self.params, counts, self.ballots):
+    def _check_possible(self, counts: list[int | None]) -> None:
+        confirmed = [count for count in counts if count is not None]
+        if len(confirmed) == len(counts):  # a refused decryption is already reported
+            for problem in crypto.impossible_counts(self.params, confirmed, self.ballots):
                 self.report.fail("results", problem)
+
+    def _label(self, slot: int) -> str:
+        return slot_label(self.params, self.names, slot)
 
     def _identity(self, slot: int) -> dict[str, str | None]:
         if self.params.version == 1:
@@ -127,9 +149,9 @@ class ResultChecker:
         question, option = slot_owner(self.params, slot)
         return {"question": int_to_hex(question), "option": None if option is None else option.id}
 
-    def _check_result(self, slot: int, entry: dict[str, Any]) -> int:
+    def _check_result(self, slot: int, entry: dict[str, Any]) -> int | None:
         params = self.params
-        title = params.slot_title(slot)
+        title = self._label(slot)
         if any(entry[key] != expected for key, expected in self._identity(slot).items()):
             self.report.fail("results", f"result {slot} is not for {title}")
         try:
@@ -138,7 +160,7 @@ class ResultChecker:
             self._check_proof(entry["proof"], ciphertext, count)
         except crypto.CryptoError as error:
             self.report.fail("decryption", f"{title}: {error}")
-            return -1
+            return None
         if slot < len(self.tally) and ciphertext != self.tally[slot]:
             self.report.fail(
                 "results", f"{title}: the decrypted ciphertext is not the encrypted tally"

@@ -8,21 +8,27 @@ from collections.abc import Iterator
 from . import reading
 from .checks import ProgressCallback, RecordChecker, StopChecks
 from .reading import ByteSource, Event, MalformedRecord
-from .report import Report
+from .report import Report, TrackerLookup
 
 
 def verify_record(
-    source: ByteSource, *, workers: int = 1, progress: ProgressCallback | None = None
+    source: ByteSource,
+    *,
+    workers: int = 1,
+    progress: ProgressCallback | None = None,
+    tracker: str | None = None,
 ) -> Report:
     """Read a record (either version) from a binary stream, run every check; return the report.
 
     Never raises for a bad record: a malformed one gives ``report.malformed``
     (exit 2), failed checks give ``report.failures`` (exit 1). ``workers``
     greater than 1 checks the proofs over a process pool; ``progress(done,
-    total)`` follows the ballots.
+    total)`` follows the ballots. ``tracker`` (64 lowercase hex digits, see
+    ``cli.parse_tracker``) is looked up on the board: ``report.tracker`` says
+    where it is, and the exit status is 3 if the record verifies without it.
     """
     started = time.monotonic()
-    report = Report()
+    report = Report(tracker=None if tracker is None else TrackerLookup(tracker))
     checker = RecordChecker(report, workers=workers, progress=progress)
     try:
         _read(reading.events(source), checker)

@@ -1,16 +1,13 @@
 """Election administration: confirmations, downloads, uploads, read-only records, refusals."""
 
-import json
-
 import pytest
 from django.contrib.messages import get_messages
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
 from django.urls import reverse
 
 from accounts.models import AuditEntry, Role
-from elections import crypto, services
+from elections import services
 from elections.admin import ROLL_SESSION_KEY
 from elections.models import (
     Ballot,
@@ -87,7 +84,7 @@ def test_changelist_shows_turnout_and_searches(login_as, admin_user, voted, make
 def test_voters_and_candidates_cannot_reach_the_admin(login_as, voter, candidate, draft_election):
     urls = [
         reverse(CHANGELIST),
-        reverse("admin:elections_election_decrypt", args=[draft_election.pk]),
+        reverse("admin:elections_election_trustee_key", args=[draft_election.pk]),
         reverse("admin:elections_election_import_voters", args=[draft_election.pk]),
         reverse("admin:elections_ballot_changelist"),
     ]
@@ -105,7 +102,7 @@ def test_staff_without_permissions_is_refused(login_as, staff_without_rights, cl
     client = login_as(staff_without_rights)
     election = closed.election
     assert client.get(reverse(CHANGELIST)).status_code == 403
-    for name in ("decrypt", "import_voters"):
+    for name in ("trustee_key", "partial", "publish_trustees", "import_voters"):
         url = reverse(f"admin:elections_election_{name}", args=[election.pk])
         assert client.get(url).status_code == 403
         assert client.post(url, {}).status_code == 403
@@ -151,154 +148,52 @@ def test_close_asks_for_confirmation_then_closes(login_as, admin_user, voted):
 # --- Keys ---------------------------------------------------------------
 
 
-def test_generate_keys_downloads_the_key_and_stores_no_secret(login_as, admin_user, draft_election):
+def test_generate_keys_leads_to_the_ceremony_page_and_makes_no_key(
+    login_as, admin_user, draft_election
+):
     client = login_as(admin_user)
-    page = act(client, "generate_keys", [draft_election])
-    assert page.status_code == 200 and b"Keep that file safe" in page.content
+    ceremony = reverse("admin:elections_election_trustee_key", args=[draft_election.pk])
+    for post in ({}, {"post": "yes", "bits": "1024"}):
+        response = act(client, "generate_keys", [draft_election], **post)
+        assert response.status_code == 302 and response["Location"] == ceremony
     draft_election.refresh_from_db()
-    assert not draft_election.has_key
-    response = act(client, "generate_keys", [draft_election], post="yes", bits="1024")
-    assert response.status_code == 200
-    assert response["Content-Disposition"] == (
-        f'attachment; filename="election-{draft_election.slug}.key.json"'
-    )
-    assert "no-store" in response["Cache-Control"]
-    draft_election.refresh_from_db()
-    params = services.election_params(draft_election)
-    key = crypto.load_private_key(
-        response.content,
-        passphrase=None,
-        expected_public_key=params.public_key,
-        election_id=str(draft_election.id),
-    )
-    p, q = format(key.p, "x"), format(key.q, "x")
-    stored = all_stored_text()
-    assert p not in stored and q not in stored
-    session = "".join(str(s.get_decoded()) for s in _sessions())
-    assert p not in session and q not in session
-    entry = AuditEntry.objects.get(action="elections.key.generated")
-    assert entry.data == {"bits": 1024, "passphrase": False} and entry.actor == admin_user
+    assert not draft_election.has_key and not draft_election.trustee_key
+    page = client.get(ceremony).content.decode()
+    assert 'id="ceremony"' in page and f'data-election-id="{draft_election.pk}"' in page
+    assert "elections/js/ceremony-worker.js" in page and "elections/js/ceremony.js" in page
+    assert "The shares never leave this browser" in page
+    # The sizes offered are the site's: none below its minimum.
+    assert '<option value="1024"' in page and '<option value="3072" selected>' in page
 
 
-def _sessions():
-    from django.contrib.sessions.models import Session
-
-    return Session.objects.all()
-
-
-def test_generate_keys_refuses_mismatched_passphrases_and_open_elections(
+def test_generate_keys_refuses_open_elections_and_needs_one(
     login_as, admin_user, open_election, make_election
 ):
-    draft_election = make_election(slug="draft")
     client = login_as(admin_user)
-    response = act(
-        client,
-        "generate_keys",
-        [draft_election],
-        post="yes",
-        bits="1024",
-        passphrase="one passphrase",
-        passphrase_again="another one",
-    )
-    assert response.status_code == 400 and b"The two passphrases differ." in response.content
-    assert b"one passphrase" not in response.content
-    assert not Election.objects.get(pk=draft_election.pk).has_key
-    response = act(client, "generate_keys", [open_election.election], post="yes", bits="1024")
+    response = act(client, "generate_keys", [open_election.election], post="yes")
     assert response.status_code == 302
     assert "Keys can only be generated for a draft." in messages_of(response)
-
-
-def test_generate_keys_needs_exactly_one_election(login_as, admin_user, make_election):
     elections = [make_election(slug="one"), make_election(slug="two")]
-    response = act(login_as(admin_user), "generate_keys", elections, post="yes", bits="1024")
+    response = act(client, "generate_keys", elections, post="yes")
     assert "Select exactly one election for this action." in messages_of(response)
-    assert not Election.objects.exclude(public_key="").exists()
 
 
 # --- Decrypt ---------------------------------------------------------------
 
 
-def decrypt_url(election) -> str:
-    return reverse("admin:elections_election_decrypt", args=[election.pk])
-
-
-def upload(data: bytes) -> SimpleUploadedFile:
-    return SimpleUploadedFile("election.key.json", data, content_type="application/json")
-
-
-def test_decrypt_action_leads_to_the_upload_page(login_as, admin_user, closed):
+def test_no_admin_page_takes_a_private_key(login_as, admin_user, closed):
+    """A single-key election is decrypted on the command line only, where its key file is."""
     client = login_as(admin_user)
-    response = act(client, "decrypt_and_publish", [closed.election])
-    assert response.status_code == 302 and response["Location"] == decrypt_url(closed.election)
-    page = client.get(decrypt_url(closed.election))
-    assert page.status_code == 200 and b'enctype="multipart/form-data"' in page.content
-
-
-def test_decrypt_by_upload_publishes_and_shows_counts(admin_user, closed):
-    client = Client(enforce_csrf_checks=True)
-    client.force_login(admin_user, backend="django.contrib.auth.backends.ModelBackend")
-    url = decrypt_url(closed.election)
-    # The view replaces the upload handlers, so it does its own CSRF check: prove it does.
-    refused = client.post(url, {"key_file": upload(closed.key_file)})
-    assert refused.status_code == 403
-    assert not Result.objects.exists()
-    token = client.get(url).cookies["csrftoken"].value
-    response = client.post(url, {"key_file": upload(closed.key_file), "csrfmiddlewaretoken": token})
-    assert response.status_code == 200
-    page = response.content.decode()
-    assert "<td>Who should be elected?</td><td>Ada</td><td>1</td><td>33.3%</td>" in page
-    assert "<td>Who should be elected?</td><td>Alan</td><td>2</td><td>66.7%</td>" in page
-    assert "Ballots: 3" in page
-    closed.election.refresh_from_db()
-    assert closed.election.status == Status.PUBLISHED
-    entry = AuditEntry.objects.get(action="elections.tally.decrypted")
-    assert entry.actor == admin_user
-    key = json.loads(closed.key_file)
-    stored = all_stored_text()
-    assert key["p"] not in stored and key["q"] not in stored
-
-
-def test_decrypt_refuses_bad_keys_and_changes_nothing(login_as, admin_user, closed, make_election):
-    other = make_election(slug="other")
-    other_key = services.generate_keys(election=other, actor=admin_user, bits=1024)
-    client = login_as(admin_user)
-    url = decrypt_url(closed.election)
-    for data in (other_key, closed.key_file[:100], b"\xff\xfe not a key", b"{}"):
-        response = client.post(url, {"key_file": upload(data)})
-        assert response.status_code == 400
-        assert b"The key was refused" in response.content
-    response = client.post(url, {"key_file": upload(closed.key_file), "passphrase": "unneeded"})
-    assert response.status_code == 400 and b"not encrypted" in response.content
-    assert client.post(url, {}).status_code == 400  # no file at all
+    response = act(client, "decrypt_and_publish", [closed.election], post="yes")
+    assert response.status_code == 302
+    assert "no page of the site accepts" in " ".join(messages_of(response))
+    assert client.post(
+        f"/admin/elections/election/{closed.election.pk}/decrypt/",
+        {"key_file": SimpleUploadedFile("k.json", closed.key_file)},
+    ).status_code in (302, 404)
     closed.election.refresh_from_db()
     assert closed.election.status == Status.CLOSED
     assert not Result.objects.exists()
-
-
-def test_decrypt_refuses_an_open_election(login_as, admin_user, voted):
-    response = login_as(admin_user).post(
-        decrypt_url(voted.election), {"key_file": upload(voted.key_file)}
-    )
-    assert response.status_code == 409
-    assert b"once the election is closed" in response.content
-    assert not Result.objects.exists()
-
-
-def test_decrypt_refuses_an_oversized_upload(login_as, admin_user, closed):
-    response = login_as(admin_user).post(
-        decrypt_url(closed.election), {"key_file": upload(b"{" * (300 * 1024))}
-    )
-    assert response.status_code == 413 and b"too large" in response.content
-    assert not Result.objects.exists()
-
-
-def test_decrypt_twice_gives_the_same_result(login_as, admin_user, closed):
-    client = login_as(admin_user)
-    first = client.post(decrypt_url(closed.election), {"key_file": upload(closed.key_file)})
-    second = client.post(decrypt_url(closed.election), {"key_file": upload(closed.key_file)})
-    assert first.status_code == second.status_code == 200
-    assert b"already published" in second.content
-    assert Result.objects.count() == 3
 
 
 # --- Reset ---------------------------------------------------------------
@@ -622,20 +517,3 @@ def test_roll_entries_are_added_only_to_drafts(
     delete = reverse("admin:elections_rollentry_delete", args=[entry.pk])
     assert client.post(delete, {"post": "yes"}).status_code == 302
     assert not RollEntry.objects.filter(pk=entry.pk).exists()
-
-
-def test_audit_entries_hold_no_secret(login_as, admin_user, draft_election):
-    client = login_as(admin_user)
-    passphrase = "correct horse passphrase"
-    act(
-        client,
-        "generate_keys",
-        [draft_election],
-        post="yes",
-        bits="1024",
-        passphrase=passphrase,
-        passphrase_again=passphrase,
-    )
-    stored = all_stored_text()
-    assert passphrase not in stored
-    assert AuditEntry.objects.get(action="elections.key.generated").data["passphrase"] is True

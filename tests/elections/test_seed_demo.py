@@ -11,6 +11,8 @@ from accounts.models import Role, User
 from elections import services
 from elections.management.commands import seed_demo
 from elections.models import Ballot, Election, Status
+from elections.trustee.decryption import partially_decrypt_tally
+from elections.trustee.files import dump_partial, load_public_key, load_share, load_tally
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +24,7 @@ def seed(*args: str) -> tuple[str, str]:
 
 
 def test_seed_demo_json_with_cast_ballots_then_tally(tmp_path):
-    key = tmp_path / "demo.key.json"
+    key = tmp_path / "demo-trustees"
     out, err = seed(
         "--voters", "3", "--cast", "2", "--bits", "1024", "--key-out", str(key), "--json"
     )
@@ -47,11 +49,18 @@ def test_seed_demo_json_with_cast_ballots_then_tally(tmp_path):
     for entry in document["voters"]:
         voter = User.objects.get(username=entry["username"])
         assert voter.check_password(entry["password"]) and services.is_eligible(election, voter)
-    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    # One key holder by default: a 1-of-1 key, its share unsealed for the demo only.
+    assert document["unsealed_demo_shares"] is True
+    assert sorted(p.name for p in key.iterdir()) == ["public.json", "trustee-1.json"]
+    assert stat.S_IMODE((key / "trustee-1.json").stat().st_mode) == 0o600
+    public = load_public_key(election.trustee_key)
+    assert (public.key.threshold, public.key.trustees) == (1, 1)
     services.close_election(election=election, actor=None)
-    report = services.decrypt_tally(
-        election=election, key_file=key.read_bytes(), passphrase=None, actor=None
-    )
+    share = load_share((key / "trustee-1.json").read_bytes(), public=public, passphrase=None)
+    tally = load_tally(services.tally_document(election))
+    partial = dump_partial(partially_decrypt_tally(public, share, tally))
+    services.submit_partial(election=election, document=partial, actor=None)
+    report = services.publish_with_trustees(election=election, actor=None)
     assert report.ballots == 2
     # Every ballot answers each question once: one choice or, where allowed, a blank vote.
     answers = [
@@ -62,9 +71,10 @@ def test_seed_demo_json_with_cast_ballots_then_tally(tmp_path):
 
 
 def test_seed_demo_replaces_the_previous_demo(tmp_path, monkeypatch, voter):
-    monkeypatch.setattr(seed_demo, "DEFAULT_KEY_OUT", tmp_path / "var" / "demo.key.json")
+    monkeypatch.setattr(seed_demo, "DEFAULT_TRUSTEES_OUT", tmp_path / "var" / "demo-trustees")
     first, _ = seed("--voters", "3", "--cast", "1", "--bits", "1024")
-    assert "Private key:" in first and str(tmp_path / "var" / "demo.key.json") in first
+    assert "UNSEALED DEMO trustee shares" in first and "/elections/demo/trustee/" in first
+    assert str(tmp_path / "var" / "demo-trustees") in first
     first_election = Election.objects.get(slug="demo").pk
     second, _ = seed("--voters", "2", "--bits", "1024")
     election = Election.objects.get(slug="demo")
@@ -79,8 +89,9 @@ def test_seed_demo_replaces_the_previous_demo(tmp_path, monkeypatch, voter):
 
 
 def test_seed_demo_refusals(tmp_path):
-    taken = tmp_path / "taken.json"
-    taken.write_text("keep me")
+    taken = tmp_path / "taken"
+    taken.mkdir()
+    (taken / "public.json").write_text("keep me")
     for args, message in (
         (("--bits", "256"), "at least 512"),
         (("--bits", "1025"), "even"),
@@ -90,6 +101,7 @@ def test_seed_demo_refusals(tmp_path):
     ):
         with pytest.raises(CommandError, match=message):
             seed(*args)
-    assert taken.read_text() == "keep me"
+    assert (taken / "public.json").read_text() == "keep me"
+    assert [p.name for p in taken.iterdir()] == ["public.json"]
     assert not Election.objects.exists()
     assert not User.objects.exists()

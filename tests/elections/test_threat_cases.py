@@ -516,14 +516,14 @@ def targets(open_election, make_election, admin_user, make_user, ballot_for) -> 
 
 
 def try_every_admin_step(client: Client, targets: AdminTargets) -> list[Any]:
-    decrypt = reverse("admin:elections_election_decrypt", args=[targets.closed.pk])
+    publish = reverse("admin:elections_election_publish_trustees", args=[targets.closed.pk])
     return [
         admin_action(client, "close_selected", targets.open),
         admin_action(client, "reset_election", targets.open, confirm=targets.open.slug),
         admin_action(client, "reset_election", targets.closed, confirm=targets.closed.slug),
         admin_action(client, "generate_keys", targets.draft, bits="1024"),
         admin_action(client, "open_selected", targets.draft),
-        client.post(decrypt, {"key_file": key_upload(targets.closed_key)}),
+        client.post(publish, {"key_file": key_upload(targets.closed_key)}),
     ]
 
 
@@ -568,7 +568,7 @@ def test_an_unapproved_administrator_cannot_run_an_election(
     with nothing_stored(targets.open, targets.closed):
         responses = try_every_admin_step(client, targets)
     # No action is offered to this account, so the posts just show the list; the
-    # decryption page is forbidden outright.
+    # publication page is forbidden outright.
     for response in responses[:-1]:
         assert response.status_code == 200
         page = response.content.decode()
@@ -610,8 +610,8 @@ def test_get_never_runs_a_state_changing_step(
         }
         response = admin.get(reverse(CHANGELIST), query)
         assert response.status_code in (200, 302), (action, response.status_code)
-    decrypt = reverse("admin:elections_election_decrypt", args=[targets.closed.pk])
-    assert admin.get(decrypt, {"key_file": targets.closed_key.decode()}).status_code == 200
+    ceremony = reverse("admin:elections_election_trustee_key", args=[targets.draft.pk])
+    assert admin.get(ceremony, {"public_file": "anything"}).status_code == 200
     importer = reverse("admin:elections_election_import_voters", args=[targets.draft.pk])
     assert admin.get(importer, {"confirm": "anything"}).status_code == 200
     voter_client = login_as(voter)
@@ -694,7 +694,7 @@ def secret_spellings(p: int, q: int) -> list[str]:
     return [spelling for prime in (p, q) for spelling in (int_to_hex(prime), str(prime))]
 
 
-def test_refused_keys_never_show_their_secrets_on_the_page(
+def test_refused_keys_never_show_their_secrets_in_the_message(
     login_as, admin_user, make_election, make_user, ballot_for
 ):
     passphrase = "an unguessable passphrase 5150"
@@ -719,21 +719,22 @@ def test_refused_keys_never_show_their_secrets_on_the_page(
     )
     corrupt = json.dumps(plain | {"q": int_to_hex(private_key.q + 2)}).encode()
     relabelled = json.dumps(plain | {"election_id": "someone-else"}).encode()
-    client = login_as(admin_user)
-    url = reverse("admin:elections_election_decrypt", args=[election.pk])
     attempts = [
-        {"key_file": key_upload(key_file), "passphrase": "wrong guess 8080"},
-        {"key_file": key_upload(corrupt)},
-        {"key_file": key_upload(relabelled)},
-        {"key_file": key_upload(key_file)},
+        (key_file, "wrong guess 8080"),
+        (corrupt, None),
+        (relabelled, None),
+        (key_file, None),
     ]
-    for data in attempts:
-        response = client.post(url, data)
-        assert response.status_code == 400, response.status_code
-        page = response.content.decode()
-        assert "The key was refused" in page
+    # What `manage.py tally --key` prints when it refuses a key file.
+    for data, guess in attempts:
+        with pytest.raises(services.ElectionError) as refused:
+            services.decrypt_tally(
+                election=election, key_file=data, passphrase=guess, actor=admin_user
+            )
+        message = str(refused.value)
+        assert "The key was refused" in message
         for secret in [*secret_spellings(private_key.p, private_key.q), passphrase, "8080"]:
-            assert secret not in page
+            assert secret not in message
     election.refresh_from_db()
     assert election.status == Status.CLOSED and not Result.objects.exists()
 

@@ -262,7 +262,8 @@ def test_a_decryption_moved_under_another_slots_labels_is_named(golden_v2):
     report = run(golden_v2)
     assert failures(report) == {("results", None)}
     assert any(
-        "question 1, option 2: the decrypted ciphertext is not the encrypted tally" in f.message
+        "question 1, option 2 (Grace Hopper): the decrypted ciphertext is not the encrypted tally"
+        in f.message
         for f in report.failures
     )
 

@@ -24,7 +24,6 @@ DEMO_SLUG = "demo"
 # so replacing a demo never touches a real account.
 DEMO_PREFIX = "demo-"
 DEMO_DOMAIN = "demo.invalid"
-DEFAULT_KEY_OUT = Path(settings.BASE_DIR) / "var" / "demo-election.key.json"
 DEFAULT_TRUSTEES_OUT = Path(settings.BASE_DIR) / "var" / "demo-trustees"
 DEMO_KEY_BITS = 2048
 CANDIDATES = (
@@ -52,7 +51,8 @@ class Command(BaseCommand):
         f"Create an open demonstration election {DEMO_SLUG!r} with two questions (a chair "
         "among four candidates, and a yes/no question allowing a blank vote), replacing any "
         "previous demo and its demo accounts: candidates, an administrator and voters with random "
-        "passwords, a fresh key pair and optionally some cast ballots. Prints the "
+        "passwords, a fresh key dealt to one trustee (or K of N) with unsealed demo shares, and "
+        "optionally some cast ballots. Prints the "
         "credentials. Never run it on a site used for real elections."
     )
 
@@ -63,17 +63,17 @@ class Command(BaseCommand):
         parser.add_argument(
             "--key-out",
             metavar="PATH",
-            help=f"New file for the private key (default: {DEFAULT_KEY_OUT}, replaced); with "
-            f"--trustees, a directory for public.json and the shares ({DEFAULT_TRUSTEES_OUT}).",
+            help="A new directory for public.json and the unsealed demo shares "
+            f"(default: {DEFAULT_TRUSTEES_OUT}, replaced).",
         )
         parser.add_argument(
             "--trustees",
             type=int,
             metavar="N",
-            help="Split the key between N trustees (unsealed demo shares) instead of one key.",
+            help="Split the key between N trustees (unsealed demo shares); default 1.",
         )
         parser.add_argument(
-            "--threshold", type=int, metavar="K", help="With --trustees: K of them decrypt."
+            "--threshold", type=int, metavar="K", help="With --trustees: K of them decrypt (1)."
         )
         parser.add_argument("--json", action="store_true", help="Print a JSON object.")
 
@@ -87,30 +87,15 @@ class Command(BaseCommand):
             raise CommandError(
                 f"--bits must be an even number of at least {crypto.minimum_key_bits()}."
             )
-        if options["trustees"] is not None or options["threshold"] is not None:
-            self.handle_trustees(options)
-            return
-        key_path = Path(options["key_out"]) if options["key_out"] else DEFAULT_KEY_OUT
-        descriptor = open_key_file(key_path, replace=not options["key_out"])
-        try:
-            with atomic_write():
-                election, credentials, accounts = self.build(voters)
-                key_file = services.generate_keys(election=election, actor=None, bits=bits)
-                services.open_election(election=election, actor=None)
-        except (services.ElectionError, ProtectedError) as error:
-            os.close(descriptor)
-            os.unlink(key_path)
-            raise CommandError(f"The demo could not be created: {error}") from None
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(key_file)
-        cast_count = self.cast_ballots(election, accounts[:cast])
-        self.report(election, credentials, key_path, cast_count, as_json=options["json"])
+        self.handle_trustees(options)
 
     def handle_trustees(self, options: dict[str, Any]) -> None:
         """The demo with a K-of-N key dealt here, its shares written unsealed to a directory."""
         trustees, threshold = options["trustees"], options["threshold"]
-        if trustees is None or threshold is None:
+        if (trustees is None) != (threshold is None):
             raise CommandError("--trustees and --threshold go together.")
+        if trustees is None:
+            trustees = threshold = 1  # one key holder, as a single administrator would
         if not 1 <= threshold <= trustees <= MAX_TRUSTEES:
             raise CommandError(f"Need 1 <= --threshold <= --trustees <= {MAX_TRUSTEES}.")
         directory = Path(options["key_out"]) if options["key_out"] else DEFAULT_TRUSTEES_OUT
@@ -279,7 +264,7 @@ def random_choice(params: crypto.ElectionParams, chooser: secrets.SystemRandom) 
 
 
 def open_key_file(path: Path, *, replace: bool) -> int:
-    """A new file with mode 0600; only the default demo key file may be replaced."""
+    """A new file with mode 0600; only the default demo files may be replaced."""
     flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if replace else os.O_EXCL)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -319,17 +304,14 @@ def make_account(username: str, role: Role, **fields: Any) -> tuple[User, str]:
 
 
 def key_line(election: Election, key_path: Path) -> str:
-    if not election.has_trustees:
-        return (
-            f"Private key: {key_path} (mode 0600; needed by: manage.py tally {election.slug} "
-            f"--key {key_path})"
-        )
+    trustee_page = site_url("elections:trustee", slug=election.slug)
     return (
-        f"UNSEALED DEMO trustee shares and public.json: {key_path}. After closing: "
-        f"manage.py export_tally {election.slug} --out tally.json; each of K trustees runs "
-        "python -m elections.trustee decrypt --share trustee-<i>.json --public public.json "
-        f"--tally tally.json --out partial-<i>.json; manage.py submit_partial {election.slug} "
-        f"partial-<i>.json; then manage.py tally {election.slug}."
+        f"UNSEALED DEMO trustee shares and public.json: {key_path}. After closing, K "
+        f"trustees decrypt on {trustee_page} with their trustee-<i>.json (no passphrase), "
+        "or offline: python -m elections.trustee decrypt --share trustee-<i>.json --public "
+        f"public.json --tally tally.json --out partial-<i>.json and manage.py submit_partial "
+        f"{election.slug} partial-<i>.json. Then publish in the admin or with manage.py tally "
+        f"{election.slug}."
     )
 
 

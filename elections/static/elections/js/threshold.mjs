@@ -149,19 +149,41 @@ function checkCounts(threshold, trustees) {
 // { n, threshold, trustees, v, verificationKeys } and shares [{ index, share }].
 // Every secret lives in this call only.
 export async function deal(bits, threshold, trustees, { randbits, onProgress } = {}) {
+  checkModulusBits(bits);
+  checkCounts(threshold, trustees);
+  for (;;) {
+    if (onProgress) onProgress("first safe prime");
+    const p = await generateSafePrime(bits / 2, { randbits });
+    if (onProgress) onProgress("second safe prime");
+    const q = await generateSafePrime(bits / 2, { randbits });
+    if (primesFit(p, q, bits)) {
+      if (onProgress) onProgress("shares and verification keys");
+      return dealWithPrimes(p, q, threshold, trustees, { randbits });
+    }
+  }
+}
+
+function checkModulusBits(bits) {
   if (!Number.isInteger(bits) || bits < 32 || bits % 2) {
     throw new BallotCryptoError("the modulus needs an even number of bits, at least 32");
   }
+}
+
+// Whether two safe primes of bits / 2 bits make a usable modulus of exactly `bits` bits.
+export function primesFit(p, q, bits) {
+  const n = p * q;
+  return p !== q && bitLength(n) === bits && gcd(n, (p - 1n) * (q - 1n)) === 1n;
+}
+
+// The second half of dealing, for a caller that found the two safe primes itself
+// (the ceremony page searches for both at once, one per worker). The caller checks
+// primesFit(p, q, bits) first.
+export async function dealWithPrimes(p, q, threshold, trustees, { randbits }) {
   checkCounts(threshold, trustees);
-  let p, q, n;
-  for (;;) {
-    if (onProgress) onProgress("first safe prime");
-    p = await generateSafePrime(bits / 2, { randbits });
-    if (onProgress) onProgress("second safe prime");
-    q = await generateSafePrime(bits / 2, { randbits });
-    n = p * q;
-    if (p !== q && bitLength(n) === bits && gcd(n, (p - 1n) * (q - 1n)) === 1n) break;
+  if (!isSafePrime(p) || !isSafePrime(q) || p === q) {
+    throw new BallotCryptoError("dealing needs two distinct safe primes");
   }
+  const n = p * q;
   const pPrime = (p - 1n) / 2n;
   const qPrime = (q - 1n) / 2n;
   const m = pPrime * qPrime;
