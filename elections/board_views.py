@@ -17,7 +17,13 @@ from typing import Any, cast
 from django import forms
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    JsonResponse,
+    StreamingHttpResponse,
+)
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import content_disposition_header
@@ -200,6 +206,33 @@ def check_receipt(
     found = _rows(ballots.filter(tracker=tracker).values_list(*ROW_FIELDS), ballots, None)
     context.update(tracker=tracker, found=found[0] if found else None)
     return render(request, "elections/check.html", context)
+
+
+@require_safe
+@never_cache
+@election_view(*BOARD_PHASES, refused=NO_BOARD, as_json=True)
+@with_board
+def check_tracker_json(
+    request: HttpRequest, election: Election, tally: EncryptedTally, ballots: QuerySet[Ballot]
+) -> HttpResponse:
+    """Where a tracker is on the board, as JSON: what the booth compares after a cast."""
+    form = TrackerForm(request.GET)
+    if not form.is_valid():
+        return refusal(request, 400, "Give a tracker: 64 hexadecimal digits.", as_json=True)
+    tracker = form.cleaned_data["tracker"]
+    found = _rows(ballots.filter(tracker=tracker).values_list(*ROW_FIELDS), ballots, None)
+    if not found:
+        return JsonResponse({"tracker": tracker, "found": False})
+    row = found[0]
+    return JsonResponse(
+        {
+            "tracker": tracker,
+            "found": True,
+            "sequence": row.sequence,
+            "cast_at": row.cast_at,
+            "chain_hash": row.chain_hash,
+        }
+    )
 
 
 def _attachment(chunks: Iterator[str], filename: str) -> StreamingHttpResponse:

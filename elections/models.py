@@ -340,6 +340,32 @@ class TrusteeDecryption(models.Model):
         return f"Trustee {self.trustee} of {self.election}"
 
 
+class AuditedBallot(models.Model):
+    """A ballot a voter audited instead of casting: revealed, published, never counted.
+
+    Stored as the canonical audited-ballot document (docs/ballot-format.md,
+    "Audited ballot") once it opened to its choices. Nothing names the voter:
+    no foreign key to the account, and the page lists audits by tracker only.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    election = models.ForeignKey(Election, on_delete=models.CASCADE, related_name="audited_ballots")
+    tracker = models.CharField(max_length=64)
+    content = models.TextField()
+    posted_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["election", "posted_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["election", "tracker"], name="elections_audited_ballot_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Audited ballot {self.tracker[:12]} of {self.election}"
+
+
 class Result(models.Model):
     """A decrypted count of one slot (an option, or a question's blank votes) with its proof."""
 

@@ -17,6 +17,7 @@ from django.db.models import Model
 from django.db.models.signals import pre_delete
 
 from .models import (
+    AuditedBallot,
     Candidate,
     Election,
     EncryptedTally,
@@ -28,6 +29,7 @@ from .models import (
 
 GUARDED_MODELS: tuple[type[Model], ...] = (
     Election,
+    AuditedBallot,
     Question,
     Candidate,
     EncryptedTally,

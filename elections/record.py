@@ -29,7 +29,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -41,7 +41,15 @@ from accounts.models import Role, User
 from . import board, crypto, services
 from .crypto.encoding import int_to_hex
 from .crypto.params import PARAMS_FORMAT_V1
-from .models import Ballot, Election, EncryptedTally, RollMode, Status, TrusteeDecryption
+from .models import (
+    AuditedBallot,
+    Ballot,
+    Election,
+    EncryptedTally,
+    RollMode,
+    Status,
+    TrusteeDecryption,
+)
 from .verify import (
     RECORD_FORMAT,
     RECORD_FORMAT_V1,
@@ -92,6 +100,9 @@ class RecordParts:
     candidates: list[dict[str, str]] | None = None
     trustees: str | None = None
     partial_decryptions: list[str] | None = None
+    # The audited ballots' stored documents in posting order; the section is
+    # written only when there is at least one (v2 only).
+    audited_ballots: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         v1 = self.params.get("format") == PARAMS_FORMAT_V1
@@ -99,6 +110,8 @@ class RecordParts:
             raise ValueError("a v1 record, and only a v1 record, has a candidates section")
         if v1 and (self.trustees is not None or self.partial_decryptions is not None):
             raise ValueError("a v1 record has no trustees")
+        if v1 and self.audited_ballots:
+            raise ValueError("a v1 record has no audited ballots")
 
     @property
     def format(self) -> str:
@@ -167,15 +180,24 @@ def render_record(parts: RecordParts, entries: Iterable[BoardEntry]) -> Iterator
         return
     yield f'"results":{_dump(parts.results)},\n'
     if parts.partial_decryptions is None:
-        yield '"partial_decryptions":null}\n'
-        return
-    # One trustee's document per line, spelt as the ballots are.
-    yield '"partial_decryptions":['
+        yield '"partial_decryptions":null'
+    else:
+        # One trustee's document per line, spelt as the ballots are.
+        yield '"partial_decryptions":['
+        yield from _lines(parts.partial_decryptions)
+        yield "\n]"
+    if parts.audited_ballots:
+        yield ',\n"audited_ballots":['
+        yield from _lines(parts.audited_ballots)
+        yield "\n]"
+    yield "}\n"
+
+
+def _lines(documents: Iterable[str]) -> Iterator[str]:
     separator = "\n"
-    for document in parts.partial_decryptions:
+    for document in documents:
         yield separator + _stored_json(document)
         separator = ",\n"
-    yield "\n]}\n"
 
 
 def format_time(moment: datetime | None) -> str | None:
@@ -239,6 +261,11 @@ def _partial_decryptions(election: Election) -> list[str] | None:
     return list(rows.values_list("content", flat=True))
 
 
+def _audited_ballots(election: Election) -> list[str]:
+    rows = AuditedBallot.objects.filter(election=election).order_by("posted_at", "id")
+    return list(rows.values_list("content", flat=True))
+
+
 def _candidates_v1(election: Election) -> list[dict[str, str]]:
     return [
         {
@@ -287,6 +314,7 @@ def record_parts(election: Election, tally: EncryptedTally, ballot_count: int) -
         results=results,
         trustees=None if v1 or not election.has_trustees else election.trustee_key,
         partial_decryptions=None if v1 else _partial_decryptions(election),
+        audited_ballots=[] if v1 else _audited_ballots(election),
     )
 
 

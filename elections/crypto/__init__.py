@@ -47,6 +47,14 @@ Does not protect against:
 - a malicious key generator: ``n`` is assumed to be an honest RSA modulus.
 """
 
+from .audit import (
+    AUDITED_FORMAT,
+    AuditedBallot,
+    InvalidAudit,
+    audit_ballot,
+    check_audited_ballot,
+    max_audited_bytes,
+)
 from .ballots import (
     Ballot,
     ballot_to_dict,
@@ -113,15 +121,18 @@ from .tally import (
 )
 
 __all__ = [
+    "AUDITED_FORMAT",
     "CHALLENGE_BITS",
     "DEFAULT_KEY_BITS",
     "MIN_KEY_BITS",
+    "AuditedBallot",
     "Ballot",
     "BallotFormatError",
     "BallotPrecomputation",
     "CryptoError",
     "DeterministicRandom",
     "ElectionParams",
+    "InvalidAudit",
     "InvalidBallot",
     "InvalidDecryption",
     "KeyFileError",
@@ -134,10 +145,12 @@ __all__ = [
     "aggregate",
     "aggregate_ballots",
     "allow_small_keys_for_tests",
+    "audit_ballot",
     "ballot_to_dict",
     "ballot_to_json",
     "ballot_tracker",
     "batch_verify",
+    "check_audited_ballot",
     "check_ballot_structure",
     "check_shape",
     "check_voter_context",
@@ -149,6 +162,7 @@ __all__ = [
     "generate_keypair",
     "impossible_counts",
     "load_private_key",
+    "max_audited_bytes",
     "max_ballot_bytes",
     "minimum_key_bits",
     "multi_exp",

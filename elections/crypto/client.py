@@ -242,7 +242,7 @@ def _count_randomness(question: QuestionParams, slots: Sequence[_SlotWork], n: i
     return product
 
 
-def _check_selections(params: ElectionParams, selections: object) -> tuple[int, ...]:
+def check_selections(params: ElectionParams, selections: object) -> tuple[int, ...]:
     """Check a choice: one 0/1 integer per slot, each question's answer allowed."""
     if not isinstance(selections, Sequence) or isinstance(selections, str | bytes):
         raise ParameterError("selections must be a sequence of 0/1 integers")
@@ -324,7 +324,7 @@ def finish_ballot(pre: BallotPrecomputation, selections: Sequence[int]) -> Ballo
     if pre.used:
         raise ParameterError("a ballot precomputation can be used only once")
     params = pre.params
-    chosen = _check_selections(params, selections)
+    chosen = check_selections(params, selections)
     pre.used = True
     n, n_square, version = params.n, params.n_square, params.version
     ciphertexts = tuple(
@@ -390,5 +390,5 @@ def encrypt_ballot(
     """
     if not isinstance(params, ElectionParams):
         raise ParameterError("expected ElectionParams")
-    _check_selections(params, selections)
+    check_selections(params, selections)
     return finish_ballot(precompute_ballot(params, voter_context, rng=rng), selections)

@@ -8,9 +8,11 @@ an ``ElectionError`` subclass whose message is safe to show and whose
 One module per concern: ``ballots`` reads what an election asks (its questions,
 options and cryptographic parameters, who may vote), ``drafts`` sets an election
 up, ``casting`` takes ballots, ``counting`` closes, decrypts and resets, ``trustees``
-takes the trustees' key and partial decryptions and publishes with them.
+takes the trustees' key and partial decryptions and publishes with them, ``auditing``
+publishes the ballots voters audit instead of casting.
 """
 
+from .auditing import AUDIT_LIMIT, AlreadyAudited, audited_ballots, post_audited_ballot
 from .ballots import (
     ballot_problem,
     ballot_shapes,
@@ -63,9 +65,11 @@ from .trustees import (
 )
 
 __all__ = [
+    "AUDIT_LIMIT",
     "COPY_SUFFIX",
     "REFUSED_BALLOT_LIMIT",
     "REFUSED_BALLOT_WINDOW",
+    "AlreadyAudited",
     "AlreadySubmitted",
     "AlreadyVoted",
     "BallotBoxBusy",
@@ -79,6 +83,7 @@ __all__ = [
     "TooManyRefusals",
     "WrongPhase",
     "add_question",
+    "audited_ballots",
     "ballot_problem",
     "ballot_shapes",
     "ballot_slots",
@@ -94,6 +99,7 @@ __all__ = [
     "open_election",
     "ordered_candidates",
     "ordered_questions",
+    "post_audited_ballot",
     "product_of_ballots",
     "public_key_fingerprint",
     "publish_with_trustees",

@@ -14,6 +14,7 @@ from elections import crypto
 from .. import ballot_box, verification
 from ..concurrency import WriteConflict, is_transient
 from ..models import (
+    AuditedBallot,
     Ballot,
     Election,
 )
@@ -61,12 +62,19 @@ def cast_ballot(*, election: Election, voter: User, payload: str | bytes) -> Bal
     context = voter_context(election, voter)
     ballot = _checked_ballot(election, voter, params, context, payload)
     content = crypto.ballot_to_json(ballot, params)
+    tracker = crypto.tracker_of_json(content)
+    if AuditedBallot.objects.filter(election=election, tracker=tracker).exists():
+        # Its randomness is public: casting it would publish the vote.
+        raise InvalidBallotError(
+            "This ballot was audited, so its choices are public; it cannot be cast. "
+            "Encrypt your choices again."
+        )
     cast = ballot_box.CastBallot(
         voter_id=voter.pk,
         voter_context=context,
         ballot=ballot,
         content=content,
-        tracker=crypto.tracker_of_json(content),
+        tracker=tracker,
     )
     return _store(election, params, cast)
 

@@ -19,6 +19,7 @@ from .. import ballot_box, board
 from ..concurrency import atomic_write
 from ..models import (
     PUBLISHED_IS_PERMANENT,
+    AuditedBallot,
     Ballot,
     BallotFormat,
     Candidate,
@@ -324,6 +325,7 @@ def reset_election(*, election: Election, actor: User | None) -> int:
             ballots, _ = Ballot.objects.filter(election=election).delete()
             Result.objects.filter(election=election).delete()
             TrusteeDecryption.objects.filter(election=election).delete()
+            AuditedBallot.objects.filter(election=election).delete()
             EncryptedTally.objects.filter(election=election).delete()
             # Conditional: a publication that lands after the deletes must not be
             # turned back into a draft (the transaction then undoes the deletes).

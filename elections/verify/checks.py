@@ -8,7 +8,7 @@ share every check that means the same thing, under the same name.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import gmpy2  # type: ignore[import-untyped]
@@ -16,7 +16,7 @@ import gmpy2  # type: ignore[import-untyped]
 from elections import board, crypto
 from elections.crypto.encoding import canonical_json, hex_len
 
-from . import reading, results, trustees
+from . import audits, reading, results, trustees
 from .ballots import BALLOTS_PER_TASK, BatchOutcome, BatchRunner, PendingBallot
 from .layout import (
     CANDIDATE_KEYS,
@@ -361,6 +361,9 @@ class RecordChecker:
         combined = self.trustees.check_partials(value, tally, published=published)
         if self.results is not None and self.trustees.present:
             self.report.questions = self.results.check_combined(combined)
+
+    def check_audited(self, entries: Iterable[tuple[Any, str | None]]) -> None:
+        audits.check_audited_ballots(self.report, self._params(), entries, self.trackers)
 
     def _params(self) -> crypto.ElectionParams:
         if self.params is None:

@@ -18,6 +18,8 @@ from elections.crypto.encoding import transcript_digest
 RECORD_FORMAT = "evoting/election-record/v2"
 RECORD_FORMAT_V1 = "evoting/election-record/v1"
 VOTER_ROLL_TAG = "evoting/record/v1/voter-roll"
+# The one optional section: last, and present only when some ballot was audited (v2).
+AUDITED_SECTION = "audited_ballots"
 
 ELECTION_KEYS = (
     "id",
@@ -45,7 +47,8 @@ class Layout:
     ``sections`` are the top-level keys in their fixed order; ``params_version``
     is the only parameters format the record may hold; ``result_keys`` are the
     keys of each item of ``results``; ``slot_noun`` names what a ciphertext of
-    the tally counts, in messages.
+    the tally counts, in messages; ``audited`` says whether the optional
+    ``audited_ballots`` section may follow the last one.
     """
 
     format: str
@@ -53,6 +56,7 @@ class Layout:
     sections: tuple[str, ...]
     result_keys: tuple[str, ...]
     slot_noun: str
+    audited: bool = False
 
 
 LAYOUT_V2 = Layout(
@@ -72,6 +76,7 @@ LAYOUT_V2 = Layout(
     ),
     result_keys=("question", "option", "count", "ciphertext", "proof"),
     slot_noun="slots",
+    audited=True,
 )
 LAYOUT_V1 = Layout(
     format=RECORD_FORMAT_V1,

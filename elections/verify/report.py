@@ -117,6 +117,26 @@ class TrackerMatch:
     chain_hash: str
 
 
+@dataclass(frozen=True)
+class AuditedSummary:
+    """An audited ballot that opened to its choices: never counted, shown in words."""
+
+    position: int
+    tracker: str
+    answers: list[tuple[str, str]]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "position": self.position,
+            "tracker": self.tracker,
+            "revealed": [{"question": q, "answer": a} for q, a in self.answers],
+        }
+
+    def lines(self) -> list[str]:
+        revealed = "; ".join(f"{question}: {answer}" for question, answer in self.answers)
+        return [f"  {self.position}. {self.tracker}", f"     revealed: {revealed}"]
+
+
 @dataclass
 class TrackerLookup:
     """A tracker asked about (normalised to 64 lowercase hex digits) and its entry, if any."""
@@ -152,6 +172,8 @@ class Report:
     trustees: TrusteeSummary | None = None
     malformed: str | None = None
     tracker: TrackerLookup | None = None
+    # The audited ballots that opened to their choices (never counted).
+    audited: list[AuditedSummary] = field(default_factory=list)
     seconds: float = 0.0
     # The product of the verified ballots' ciphertexts, per slot, once it is known
     # to equal the encrypted tally: what a decryption may decrypt (not in the JSON report).
@@ -220,6 +242,7 @@ class Report:
             "tracker": None
             if self.tracker is None
             else self.tracker.to_dict(counted=self.tracker_counted),
+            "audited": [item.to_dict() for item in self.audited],
             "seconds": round(self.seconds, 3),
         }
 
@@ -234,6 +257,12 @@ class Report:
                 lines.extend(question.lines())
         if self.trustees is not None:
             lines.append(self.trustees.describe())
+        if self.audited:
+            lines.append(
+                f"Audited ballots (opened by their voters, never counted): {len(self.audited)}"
+            )
+            for item in self.audited:
+                lines.extend(item.lines())
         lines.extend(f"Warning: {warning}" for warning in self.warnings)
         if self.malformed is not None:
             lines.append(f"UNREADABLE: {self.malformed}")

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from . import reading
 from .checks import ProgressCallback, RecordChecker, StopChecks
+from .layout import AUDITED_SECTION
 from .reading import ByteSource, Event, MalformedRecord
 from .report import Report, TrackerLookup
 
@@ -56,6 +57,9 @@ def _read(stream: Iterator[Event], checker: RecordChecker) -> None:
         else:
             handlers[key](reading.section(stream, key))
     event, value = reading.next_event(stream)
+    if event == "map_key" and value == AUDITED_SECTION and layout.audited:
+        checker.check_audited(reading.array_items(stream, AUDITED_SECTION))
+        event, value = reading.next_event(stream)
     if event != "end_map":
         raise MalformedRecord(f"unexpected key {str(value)[:40]!r} after {layout.sections[-1]!r}")
     for _ in stream:

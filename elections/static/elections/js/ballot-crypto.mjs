@@ -449,14 +449,39 @@ export async function ballotTracker(ballot) {
   return sha256Hex(ballotToJson(ballot));
 }
 
+export const AUDITED_FORMAT = "evoting/audited-ballot/v1";
+
+// The audited-ballot document (docs/ballot-format.md, "Audited ballot") of a
+// ballot made by finishBallot(pre, selections): the ballot with every slot's
+// choice and randomness revealed. The ballot must then never be cast.
+export async function auditedBallot(pre, ballot, selections) {
+  if (!(pre instanceof BallotPrecomputation) || !pre.used) {
+    throw new BallotCryptoError("only an encrypted ballot can be audited");
+  }
+  const { params } = pre;
+  return {
+    format: AUDITED_FORMAT,
+    election_id: params.electionId,
+    params_fingerprint: params.fingerprint,
+    tracker: await ballotTracker(ballot),
+    ballot,
+    choices: selections.map((m) => toHex(BigInt(m))),
+    randomness: pre.slots.map((work) => toHex(work.r)),
+  };
+}
+
 // The booth worker's message protocol (see ballot-worker.js); separate from
 // the worker file so Node can test it. post(message) sends a reply.
 export function createBoothHandler(post) {
   let pending = null;
+  // The last encrypted ballot and its randomness, kept only until it is audited
+  // or forgotten (after a cast): what an audit reveals, never reused.
+  let last = null;
   const fail = (error) => post({ type: "error", message: String(error?.message ?? error) });
   return async function handle(message) {
     try {
       if (message?.type === "init") {
+        last = null;
         // pending is set before the first await, so an encrypt message that
         // arrives during the precomputation waits for it instead of failing.
         pending = (async () => {
@@ -480,8 +505,17 @@ export function createBoothHandler(post) {
         const ballot = await finishBallot(pre, message.selections);
         const json = ballotToJson(ballot);
         const tracker = await sha256Hex(json);
+        last = { pre, ballot, selections: [...message.selections] };
         post({ type: "ballot", ballot, json, tracker,
           timings: { precomputeMs, finishMs: performance.now() - started } });
+      } else if (message?.type === "audit") {
+        if (last === null) throw new BallotCryptoError("no encrypted ballot to audit");
+        const document = await auditedBallot(last.pre, last.ballot, last.selections);
+        last = null;
+        post({ type: "audited", json: canonicalJson(document), tracker: document.tracker });
+      } else if (message?.type === "forget") {
+        last = null;
+        pending = null;
       } else {
         throw new BallotCryptoError("unknown message type");
       }

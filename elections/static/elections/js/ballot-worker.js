@@ -20,6 +20,13 @@
 //       one question without blank. Waits for the precomputation if it is
 //       still running, then finishes the proofs. One init serves one
 //       encrypt; send init again for another ballot.
+//   { type: "audit" }
+//       reveals the last encrypted ballot instead of casting it: replies with
+//       the audited-ballot document (docs/ballot-format.md), then forgets that
+//       ballot and its randomness. Send init again (fresh randomness) before
+//       the next encrypt.
+//   { type: "forget" }
+//       drops the last ballot's randomness and any precomputation (after a cast).
 //
 // Messages from the worker:
 //   { type: "progress", done, total }   precomputation steps done so far
@@ -29,6 +36,7 @@
 //       question, or evoting/ballot/v1 for v1 params); json: its canonical
 //       JSON (send this to the server); tracker: hex SHA-256 of json, to
 //       show the voter.
+//   { type: "audited", json, tracker }  the audited ballot's canonical JSON
 //   { type: "error", message }          anything refused or failed; a refused
 //                                       choice names its question ("question 2: ...")
 import { createBoothHandler } from "./ballot-crypto.mjs";
