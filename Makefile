@@ -28,9 +28,10 @@ system-deps:
 # demo accounts); the credentials it prints are random each time.
 DEMO_VOTERS ?= 10
 DEMO_CAST ?= 3
+DEMO_AUDITS ?= 2
 run: install
 	$(BIN)/python manage.py migrate --noinput
-	SITE_URL=http://$(HOST):$(PORT) $(BIN)/python manage.py seed_demo --voters $(DEMO_VOTERS) --cast $(DEMO_CAST)
+	SITE_URL=http://$(HOST):$(PORT) $(BIN)/python manage.py seed_demo --voters $(DEMO_VOTERS) --cast $(DEMO_CAST) --audits $(DEMO_AUDITS)
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 lint: install

@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 from accounts.models import Role, User
 from elections import services
 from elections.management.commands import seed_demo
-from elections.models import Ballot, Election, Status
+from elections.models import AuditedBallot, Ballot, Election, Status
 from elections.trustee.decryption import partially_decrypt_tally
 from elections.trustee.files import dump_partial, load_public_key, load_share, load_tally
 
@@ -105,3 +105,26 @@ def test_seed_demo_refusals(tmp_path):
     assert [p.name for p in taken.iterdir()] == ["public.json"]
     assert not Election.objects.exists()
     assert not User.objects.exists()
+
+
+def test_seed_demo_posts_audited_ballots_before_casting(tmp_path):
+    seed(
+        "--voters",
+        "2",
+        "--cast",
+        "2",
+        "--audits",
+        "3",
+        "--bits",
+        "1024",
+        "--key-out",
+        str(tmp_path / "keys"),
+    )
+    election = Election.objects.get(slug="demo")
+    assert AuditedBallot.objects.filter(election=election).count() == 3
+    assert Ballot.objects.filter(election=election).count() == 2
+    audited = services.audited_ballots(election)
+    cast = set(Ballot.objects.values_list("tracker", flat=True))
+    assert not cast & {item.tracker for item in audited}
+    with pytest.raises(CommandError, match="--audits"):
+        seed("--voters", "1", "--audits", "21", "--bits", "1024")

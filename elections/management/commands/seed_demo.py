@@ -59,6 +59,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--voters", type=int, default=10, help="Voter accounts to create.")
         parser.add_argument("--cast", type=int, default=0, help="Ballots to cast at random.")
+        parser.add_argument(
+            "--audits",
+            type=int,
+            default=0,
+            help="Ballots to audit (reveal, never count) before any is cast, at most 20 per voter.",
+        )
         parser.add_argument("--bits", type=int, default=DEMO_KEY_BITS, help="Key size.")
         parser.add_argument(
             "--key-out",
@@ -83,6 +89,8 @@ class Command(BaseCommand):
             raise CommandError("--voters must be between 1 and 10000.")
         if cast < 0 or cast > voters:
             raise CommandError("--cast must be between 0 and the number of voters.")
+        if not 0 <= options["audits"] <= services.AUDIT_LIMIT * voters:
+            raise CommandError(f"--audits must be between 0 and {services.AUDIT_LIMIT} per voter.")
         if bits < crypto.minimum_key_bits() or bits % 2:
             raise CommandError(
                 f"--bits must be an even number of at least {crypto.minimum_key_bits()}."
@@ -131,6 +139,7 @@ class Command(BaseCommand):
             "files. A real election runs `python -m elections.trustee ceremony` offline and "
             "seals each share under its trustee's passphrase."
         )
+        self.audit_ballots(election, accounts, options["audits"])
         cast_count = self.cast_ballots(election, accounts[: options["cast"]])
         self.report(election, credentials, directory, cast_count, as_json=options["json"])
 
@@ -184,6 +193,23 @@ class Command(BaseCommand):
             credentials.voters.append({"username": voter.username, "password": password})
             accounts.append(voter)
         return election, credentials, accounts
+
+    def audit_ballots(self, election: Election, voters: list[User], audits: int) -> None:
+        """Audited ballots from the demo voters, in turn, before anyone casts."""
+        params = services.election_params(election)
+        chooser = secrets.SystemRandom()
+        for done in range(1, audits + 1):
+            voter = voters[(done - 1) % len(voters)]
+            selections = random_choice(params, chooser)
+            pre = crypto.client.precompute_ballot(params, services.voter_context(election, voter))
+            ballot = crypto.client.finish_ballot(pre, selections)
+            document = crypto.audit_ballot(pre, ballot, selections).to_json()
+            try:
+                services.post_audited_ballot(election=election, voter=voter, payload=document)
+            except services.ElectionError as error:
+                raise CommandError(f"Auditing a demo ballot failed: {error}") from None
+            if done % 10 == 0 or done == audits:
+                self.stderr.write(f"... {done}/{audits} ballots audited")
 
     def cast_ballots(self, election: Election, voters: list[User]) -> int:
         params = services.election_params(election)
