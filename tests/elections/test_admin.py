@@ -517,3 +517,10 @@ def test_roll_entries_are_added_only_to_drafts(
     delete = reverse("admin:elections_rollentry_delete", args=[entry.pk])
     assert client.post(delete, {"post": "yes"}).status_code == 302
     assert not RollEntry.objects.filter(pk=entry.pk).exists()
+
+
+def test_the_ceremony_is_offered_only_for_a_draft(login_as, admin_user, open_election):
+    client = login_as(admin_user)
+    url = reverse("admin:elections_election_trustee_key", args=[open_election.election.pk])
+    page = client.get(url).content.decode()
+    assert "no longer a draft" in page and 'id="ceremony"' not in page
