@@ -8,6 +8,7 @@ election from the URL, never from the body.
 import json
 import logging
 from dataclasses import dataclass, replace
+from datetime import UTC
 from typing import cast
 
 from django.contrib.auth.decorators import login_required
@@ -191,17 +192,26 @@ def booth_questions(election: Election) -> list[BoothQuestion]:
     return laid_out
 
 
+def booth_storage_key(election: Election) -> str:
+    """Where the booth keeps, in the tab's sessionStorage, the tracker it computed for a cast."""
+    return f"evoting.booth.{election.slug}"
+
+
 @role_required(Role.VOTER)
 @require_safe
+@never_cache
 @election_view(Status.OPEN, refused="This election is not accepting ballots.")
 @accepting_ballots
 @eligible_voter_required
 def booth(request: HttpRequest, election: Election) -> HttpResponse:
+    # A voter who has voted (in another tab, or coming back) sees the receipt and nothing else;
+    # never_cache makes the back button ask again rather than show a stale booth.
     voter = cast(User, request.user)
     if own_ballot(election, voter) is not None:
         return redirect("elections:receipt", slug=election.slug)
     params = services.election_params(election)
     questions = booth_questions(election)
+    slug = {"slug": election.slug}
     booth_params = {
         # Exactly what the worker's "init" message takes (see ballot-worker.js).
         "params": json.loads(crypto.params_to_json(params)),
@@ -220,7 +230,12 @@ def booth(request: HttpRequest, election: Election) -> HttpResponse:
             for item in questions
         ],
         "worker_url": static("elections/js/ballot-worker.js"),
-        "cast_url": reverse("elections:cast", kwargs={"slug": election.slug}),
+        "cast_url": reverse("elections:cast", kwargs=slug),
+        "audit_url": reverse("elections:audit", kwargs=slug),
+        "receipt_url": reverse("elections:receipt", kwargs=slug),
+        "check_json_url": reverse("elections:check_json", kwargs=slug),
+        "check_url": reverse("elections:check", kwargs=slug),
+        "storage_key": booth_storage_key(election),
     }
     context = {"election": election, "questions": questions, "booth_params": booth_params}
     return render(request, "elections/booth.html", context)
@@ -256,6 +271,7 @@ def cast_ballot(request: HttpRequest, election: Election) -> HttpResponse:
 
 @login_required
 @require_safe
+@never_cache
 @election_view(*PUBLIC_PHASES)
 def receipt(request: HttpRequest, election: Election) -> HttpResponse:
     # Only the signed-in voter's own ballot is ever looked up, so nobody can ask for another's.
@@ -263,8 +279,31 @@ def receipt(request: HttpRequest, election: Election) -> HttpResponse:
     if ballot is None:
         raise Http404("You have not voted in this election.")
     entry_url = board_entry_url(election, Ballot.objects.filter(election=election), ballot.sequence)
-    context = {"election": election, "ballot": ballot, "entry_url": entry_url}
+    check_url = request.build_absolute_uri(
+        reverse("elections:check", kwargs={"slug": election.slug})
+    )
+    context = {
+        "election": election,
+        "ballot": ballot,
+        "entry_url": entry_url,
+        "check_url": check_url,
+        "receipt_data": receipt_data(election, ballot, check_url),
+    }
     return render(request, "elections/receipt.html", context)
+
+
+def receipt_data(election: Election, ballot: Ballot, check_url: str) -> dict[str, object]:
+    """What receipt.js prints, downloads and compares with the booth's tracker; never the choice."""
+    return {
+        "election": election.title,
+        "slug": election.slug,
+        "tracker": ballot.tracker,
+        "sequence": ballot.sequence,
+        "cast_at": ballot.cast_at.astimezone(UTC).isoformat(timespec="milliseconds"),
+        "chain_hash": ballot.chain_hash,
+        "check_url": f"{check_url}?tracker={ballot.tracker}",
+        "storage_key": booth_storage_key(election),
+    }
 
 
 # --- Results ------------------------------------------------------------------------

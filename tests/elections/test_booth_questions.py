@@ -2,8 +2,8 @@
 
 Debian's chromium through Playwright on the live server, as in ``test_browser``.
 The voter answers a chair question, votes blank on a motion and picks two of
-three committee members; the booth must hold back the Cast button until every
-question is answered within its rule, and keep a blank vote exclusive.
+three committee members; the booth must hold back the review until every
+question is answered within its rule, name every answer, and keep a blank vote exclusive.
 """
 
 import json
@@ -36,7 +36,7 @@ def test_a_voter_answers_three_questions_in_the_browser(
     page = browser_page.page
     sign_in(page, live_server.url, voter, f"/elections/{election.slug}/booth/")
 
-    button = page.get_by_role("button", name="Cast my encrypted ballot")
+    button = page.get_by_role("button", name="Review my choices")
     page.get_by_text("Encryption ready").wait_for()
     assert page.locator("fieldset.question").count() == 3
     expect(page.locator("#rule-3")).to_have_text("Choose between 1 and 2. You may also vote blank.")
@@ -57,11 +57,21 @@ def test_a_voter_answers_three_questions_in_the_browser(
     assert not committee.get_by_label("Blank vote").is_checked()
     committee.get_by_label("Donald").check()
     committee.get_by_label("Leslie").check()
-    expect(page.locator("#status-3")).to_have_text("You have chosen 3: at most 2 allowed.")
+    expect(page.locator("#status-3")).to_have_text(
+        "You have chosen Barbara, Donald and Leslie: at most 2 allowed."
+    )
     assert button.is_disabled()
     committee.get_by_label("Leslie").uncheck()
+    expect(page.locator("#selection-status")).to_have_text(
+        "Your choices: question 1, Grace; question 2, blank vote; question 3, Barbara and Donald."
+    )
     assert button.is_enabled()
     button.click()
+    expect(page.locator("#review-list dd")).to_have_text(
+        ["Grace", "Blank vote", "Barbara and Donald"]
+    )
+    page.get_by_role("button", name="Encrypt my ballot").click()
+    page.get_by_role("button", name="Cast this encrypted ballot").click()
 
     page.wait_for_url(f"{live_server.url}/elections/{election.slug}/receipt/")
     stored = Ballot.objects.get(election=election, voter=voter)

@@ -6,6 +6,7 @@ site's Content-Security-Policy without a single violation or console error.
 """
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +31,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+
+TRACKER = re.compile(r"^[0-9a-f]{64}$")
 
 # Records violations from the page itself; Playwright injects this outside the page's CSP.
 WATCH_CSP = """
@@ -90,6 +93,15 @@ def sign_in(page: Page, base_url: str, user: User, next_path: str) -> None:
     page.wait_for_url(f"{base_url}{next_path}")
 
 
+def review_and_encrypt(page: Page) -> str:
+    """From a complete choice to the tracker step: review, encrypt; the tracker shown."""
+    page.get_by_role("button", name="Review my choices").click()
+    page.get_by_role("button", name="Encrypt my ballot").click()
+    tracker = page.locator("#booth-tracker")
+    expect(tracker).to_have_text(TRACKER, timeout=30_000)
+    return tracker.inner_text()
+
+
 def test_a_voter_votes_in_the_browser_and_the_vote_is_counted(
     live_server, browser_page: Watched, open_election: OpenElection, voter, admin_user
 ):
@@ -98,20 +110,22 @@ def test_a_voter_votes_in_the_browser_and_the_vote_is_counted(
     booth_path = f"/elections/{election.slug}/booth/"
     sign_in(page, live_server.url, voter, booth_path)
 
-    button = page.get_by_role("button", name="Cast my encrypted ballot")
-    assert button.is_disabled()
+    review = page.get_by_role("button", name="Review my choices")
+    assert review.is_disabled()
     page.get_by_text("Encryption ready").wait_for()
     assert page.locator("#crypto-progress").evaluate("bar => bar.value === bar.max")
-    assert button.is_disabled()  # ready, but nothing chosen yet
+    assert review.is_disabled()  # ready, but nothing chosen yet
     choice = page.get_by_label("Grace", exact=True)
     assert (choice.get_attribute("name"), choice.get_attribute("data-slot")) == ("q1", "1")
     choice.check()
-    assert button.is_enabled()
-    button.click()
+    expect(page.locator("#selection-status")).to_have_text("Your choice: Grace.")
+    tracker = review_and_encrypt(page)
+    assert browser_page.cast_bodies == []  # nothing sent before the cast button
+    page.get_by_role("button", name="Cast this encrypted ballot").click()
 
     page.wait_for_url(f"{live_server.url}/elections/{election.slug}/receipt/")
     stored = Ballot.objects.get(election=election, voter=voter)
-    assert page.locator("#tracker").inner_text() == stored.tracker
+    assert page.locator("#tracker").inner_text() == stored.tracker == tracker
     assert browser_page.console_errors == []
     assert browser_page.page_errors == []
     assert browser_page.csp_violations() == []
@@ -150,9 +164,10 @@ def test_the_booth_shows_a_refusal_from_the_server(
     sign_in(page, live_server.url, voter, f"/elections/{election.slug}/booth/")
     page.get_by_text("Encryption ready").wait_for()
     page.get_by_label("Ada", exact=True).check()
+    review_and_encrypt(page)
     # The election closes while the voter is in the booth.
     services.close_election(election=election, actor=admin_user)
-    page.get_by_role("button", name="Cast my encrypted ballot").click()
+    page.get_by_role("button", name="Cast this encrypted ballot").click()
     alert = page.get_by_role("alert")
     alert.wait_for()
     assert "not accepting ballots" in alert.inner_text()

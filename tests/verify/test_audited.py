@@ -2,6 +2,7 @@
 verifier (re-encryption, tracker, rules), never counted, and never on the cast board."""
 
 import json
+from collections.abc import Callable
 
 import pytest
 
@@ -43,12 +44,12 @@ def audited_election(db, admin_user, make_user):
     add_question(election, "Budget?", ["Yes", "No"], allow_blank=True)
     key_file = services.generate_keys(election=election, actor=admin_user, bits=KEY_BITS)
     services.open_election(election=election, actor=admin_user)
-    voters = [make_user(f"voter_{index}") for index in range(3)]
-    audit(election, voters[0], [0, 1, 0, 0, 1])
-    audit(election, voters[1], [1, 0, 1, 0, 0])
-    audit(election, voters[1], [0, 1, 0, 1, 0])
+    people = [make_user(f"voter_{index}") for index in range(3)]
+    audit(election, people[0], [0, 1, 0, 0, 1])
+    audit(election, people[1], [1, 0, 1, 0, 0])
+    audit(election, people[1], [0, 1, 0, 1, 0])
     kept = None
-    for voter, selections in zip(voters, CHOICES, strict=True):
+    for voter, selections in zip(people, CHOICES, strict=True):
         params, pre, ballot = encrypt(election, voter, selections)
         services.cast_ballot(
             election=election, voter=voter, payload=crypto.ballot_to_json(ballot, params)
@@ -72,7 +73,7 @@ def rebuilt(head: str, documents: list[str], end: str) -> str:
 def test_the_record_carries_the_audited_ballots_and_verifies(audited_election):
     election, _ = audited_election
     text = exported(election)
-    head, documents, end = audited_lines(text)
+    _, documents, end = audited_lines(text)
     assert end == "}\n" and len(documents) == 3
     assert all(json.loads(d)["format"] == "evoting/audited-ballot/v1" for d in documents)
     report = verify_text(text)
@@ -83,6 +84,7 @@ def test_the_record_carries_the_audited_ballots_and_verifies(audited_election):
         [("Chair", "Grace"), ("Budget?", "No")],
     ]
     # Never counted: the results are those of the three cast ballots only.
+    assert report.questions is not None
     assert [(q.title, [o.count for o in q.options], q.blank) for q in report.questions] == [
         ("Chair", [2, 1], None),
         ("Budget?", [1, 1], 1),
@@ -103,7 +105,7 @@ def tampered_report(election: Election, change) -> Report:
     return verify_text(rebuilt(head, documents, end))
 
 
-def edit(index: int, field: str, slot: int, value: str):
+def edit(index: int, field: str, slot: int, value: Callable[[str], str]):
     def change(documents: list[str]) -> list[str]:
         document = json.loads(documents[index])
         document[field][slot] = value(document[field][slot])
