@@ -2,7 +2,7 @@
 // with the one the booth computed in this tab before sending the ballot.
 //
 // The receipt holds the tracker, the election, the cast time and the board position,
-// never the choice. The booth's own tracker comes from sessionStorage (booth.js), so it
+// never the choice. The booth's own tracker comes from sessionStorage (booth-cast.mjs), so it
 // is there only in the tab the voter voted in.
 (function () {
   "use strict";
