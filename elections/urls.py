@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import audit_views, board_views, trustee_views, views
+from . import audit_views, board_views, trustee_views, verify_views, views
 
 app_name = "elections"
 
@@ -18,6 +18,7 @@ urlpatterns = [
     path("elections/<slug:slug>/check.json", board_views.check_tracker_json, name="check_json"),
     path("elections/<slug:slug>/record.json", board_views.record_download, name="record_json"),
     path("elections/<slug:slug>/tally.json", board_views.tally_download, name="tally_json"),
+    path("elections/<slug:slug>/verify/", verify_views.verify_page, name="verify"),
     path("elections/<slug:slug>/audit/", audit_views.audit, name="audit"),
     path(
         "elections/<slug:slug>/audit/<str:tracker>.json",
