@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install system-deps run test lint typecheck pytest jstest test-mongodb mongodb-migrations clean
+.PHONY: install system-deps postgres-server postgres run test lint typecheck pytest jstest test-mongodb mongodb-migrations clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,58 @@ system-deps:
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium nodejs fonts-dejavu-core; \
 	fi
+
+# PostgreSQL for the tests, the real multi-writer database of the live-site tests.
+# Debian's server, in a cluster of its own (initdb refuses to run as root; Debian's
+# cluster tools run it as the postgres user) that listens on loopback only (the
+# default, listen_addresses = 'localhost') and starts only when asked. The tests log
+# in as a role that may create databases but is no superuser, with a password made
+# at set-up and kept in $(PG_URL_FILE) (mode 0600), never committed: a password
+# rather than trust authentication, because trust would let any local account
+# connect as the cluster's superuser. Running it again reuses the cluster and the
+# role (and starts the cluster if it is down); a TEST_POSTGRES_URL already set in
+# the environment (any server) is used instead, and nothing here runs.
+PG_CLUSTER := evoting-test
+PG_ROLE := evoting_test
+PG_URL_FILE := var/postgres-test-url
+AS_POSTGRES := $(if $(SUDO),sudo -u postgres,runuser -u postgres --)
+# The newest installed server (a client-only package also makes a version folder).
+PG_VERSION = $(shell ls -d /usr/lib/postgresql/*/bin/postgres 2>/dev/null | sort -V | tail -n 1 | cut -d/ -f5)
+
+postgres-server:
+	@if [ -z "$$TEST_POSTGRES_URL" ] && { ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 \
+			|| ! command -v pg_createcluster >/dev/null; }; then \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql; \
+	fi
+
+postgres: postgres-server
+	@set -e; \
+	if [ -n "$$TEST_POSTGRES_URL" ]; then exit 0; fi; \
+	cluster() { pg_lsclusters -h | awk '$$1 == "$(PG_VERSION)" && $$2 == "$(PG_CLUSTER)"'; }; \
+	if [ -z "$$(cluster)" ]; then \
+		$(SUDO) pg_createcluster --start-conf=manual --locale=C.UTF-8 \
+			-o max_connections=200 \
+			$(PG_VERSION) $(PG_CLUSTER) >/dev/null; \
+	fi; \
+	case "$$(cluster | awk '{print $$4}')" in \
+		online*) ;; \
+		*) $(SUDO) pg_ctlcluster $(PG_VERSION) $(PG_CLUSTER) start ;; \
+	esac; \
+	port="$$(cluster | awk '{print $$3}')"; \
+	if ! { [ -s $(PG_URL_FILE) ] && psql "$$(cat $(PG_URL_FILE))" -qtAc 'SELECT 1' >/dev/null 2>&1; }; then \
+		password="$$($(PYTHON) -c 'import secrets; print(secrets.token_hex(24))')"; \
+		superuser() { (cd / && $(AS_POSTGRES) psql --cluster $(PG_VERSION)/$(PG_CLUSTER) \
+			-d postgres -qtA -v ON_ERROR_STOP=1 "$$@"); }; \
+		if [ -z "$$(superuser -c "SELECT 1 FROM pg_roles WHERE rolname = '$(PG_ROLE)'")" ]; then \
+			superuser -c 'CREATE ROLE $(PG_ROLE)'; \
+		fi; \
+		printf "ALTER ROLE $(PG_ROLE) LOGIN CREATEDB NOSUPERUSER PASSWORD '%s';\n" "$$password" \
+			| superuser; \
+		mkdir -p var; (umask 077 && printf 'postgres://$(PG_ROLE):%s@127.0.0.1:%s/postgres\n' \
+			"$$password" "$$port" > $(PG_URL_FILE)); \
+	fi; \
+	echo "PostgreSQL $(PG_VERSION)/$(PG_CLUSTER) on 127.0.0.1:$$port for the tests ($(PG_URL_FILE))."
 
 # A fresh demo election on every start (it replaces only the previous demo and its
 # demo accounts); the credentials it prints are random each time.
@@ -41,8 +93,8 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-pytest: install system-deps
-	$(BIN)/python -m pytest
+pytest: install system-deps postgres
+	TEST_POSTGRES_URL="$${TEST_POSTGRES_URL:-$$(cat $(PG_URL_FILE))}" $(BIN)/python -m pytest
 
 jstest: system-deps
 	node --test tests/js/

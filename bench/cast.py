@@ -1,10 +1,12 @@
-"""Benchmark casting through the real site: gunicorn, SQLite, real ballots over HTTP.
+"""Benchmark casting through the real site: gunicorn, SQLite or PostgreSQL, real ballots over HTTP.
 
 Run: .venv/bin/python -m bench.cast [--voters 1000] [--concurrency 32] [--bits 3072]
      [--candidates 5] [--workers 1] [--threads 32] [--verify-batch 64] [--verify-processes 2]
-     [--compare-questions]
+     [--database-url postgres://user:password@host:port/postgres] [--compare-questions]
 
-Sets up a fresh SQLite database with one open election and ``--voters`` voters,
+Sets up a fresh database (a temporary SQLite file, or with ``--database-url`` a
+database of its own on that PostgreSQL server, dropped afterwards; the role in the
+URL must be allowed to create databases) with one open election and ``--voters`` voters,
 each signed in (sessions made server-side before the timed phase), starts the site
 under gunicorn on 127.0.0.1, and has ``--concurrency`` simulated voters cast real
 pre-generated ballots (made with the Python client on every core and cached in
@@ -49,9 +51,11 @@ from tests.elections.livesite import (
     Response,
     close_and_count,
     gunicorn_site,
+    is_postgres_url,
     make_ballots,
     migrate,
     set_up_election,
+    site_database,
     site_env,
 )
 
@@ -241,7 +245,8 @@ def print_report(
     rows = [
         (
             "setting",
-            f"{args.bits}-bit key, {layout}, SQLite, "
+            f"{args.bits}-bit key, {layout}, "
+            f"{'PostgreSQL' if args.database_url else 'SQLite'}, "
             f"gunicorn {args.workers} workers x {args.threads} threads, {cores} cores",
         ),
         (
@@ -298,7 +303,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     # One web process: SQLite has a single writer, and its waiting connections poll
     # with sleeps, so casts from several processes leave the write lock idle between
     # them; the proof checks get the cores through the verifier processes instead.
-    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=1, help="gunicorn worker processes")
     parser.add_argument("--threads", type=int, default=32, help="per gunicorn worker")
     parser.add_argument("--verify-batch", type=int, default=64, help="1 = strict per ballot")
     parser.add_argument(
@@ -306,6 +311,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         type=int,
         default=os.cpu_count() or 1,
         help="verifier processes per gunicorn worker (0 = a thread of the worker)",
+    )
+    parser.add_argument(
+        "--database-url",
+        help="a PostgreSQL server (postgres://user:password@host:port/dbname) to run on, "
+        "in a database of its own; default: a temporary SQLite file",
     )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
@@ -317,6 +327,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.voters < 1 or args.concurrency < 1 or args.candidates < 1:
         parser.error("--voters, --concurrency and --candidates must be positive")
+    if args.database_url is not None and not is_postgres_url(args.database_url):
+        parser.error("--database-url must be a postgres:// or postgresql:// URL")
     return args
 
 
@@ -391,9 +403,13 @@ def run_layout(args: argparse.Namespace, layout: Layout, cores: int, tag: str) -
     rng = random.Random(args.seed)
     voters = [f"bench-{i:05}" for i in range(args.voters)]
     choices = [layout.choose(rng) for _ in voters]
-    with tempfile.TemporaryDirectory(prefix="bench-cast-") as folder:
+    backend = "postgresql" if args.database_url else "sqlite"
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-cast-") as folder,
+        site_database(backend, Path(folder), server_url=args.database_url) as database,
+    ):
         env = site_env(
-            Path(folder) / "bench.sqlite3",
+            database.url,
             BALLOT_VERIFY_BATCH=str(args.verify_batch),
             BALLOT_VERIFY_PROCESSES=str(args.verify_processes),
         )

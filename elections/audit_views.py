@@ -6,6 +6,7 @@ booth with the audited-ballot document as JSON. Each audited ballot is also
 downloadable on its own, to check it elsewhere (docs/ballot-format.md).
 """
 
+import json
 from dataclasses import dataclass
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -65,7 +66,9 @@ def audit(request: HttpRequest, election: Election) -> HttpResponse:
             for row, checked in zip(rows, services.audited_ballots(election), strict=True)
         )
     ]
-    return render(request, "elections/audited.html", {"election": election, "audited": listed})
+    params = json.loads(crypto.params_to_json(services.election_params(election)))
+    context = {"election": election, "audited": listed, "params": params}
+    return render(request, "elections/audited.html", context)
 
 
 @json_body_only("An audited ballot")

@@ -165,6 +165,27 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
 
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # DATABASE_URL=postgres://user:password@host:port/name (psycopg 3). Anything given in
+    # the URL's query string (?conn_max_age=0, ?sslmode=require) takes precedence.
+    from psycopg import IsolationLevel
+
+    # Each gunicorn worker thread keeps its connection between requests instead of
+    # paying for a new one (TCP, SCRAM authentication) on every request; so the
+    # server's max_connections must exceed workers x threads of every web process,
+    # plus management commands. The health check replaces a connection the server
+    # dropped (restart, failover) before a request uses it, rather than failing it.
+    DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
+    DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+    _postgres_options = DATABASES["default"].setdefault("OPTIONS", {})
+    # A database that cannot be reached fails the request, instead of hanging the thread.
+    _postgres_options.setdefault("connect_timeout", 10)
+    # Read committed (PostgreSQL's default, pinned against a server configured
+    # otherwise): a compare-and-swap that waited for a concurrent update of the tally
+    # re-reads the row and finds the version moved, so the cast retries from fresh
+    # reads (elections/ballot_box.py) instead of failing with a serialization error.
+    _postgres_options.setdefault("isolation_level", IsolationLevel.READ_COMMITTED)
+
 # --- Accounts and authentication -----------------------------------------
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "login"

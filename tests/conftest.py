@@ -1,5 +1,6 @@
 """Shared fixtures: named personas for every role and state."""
 
+import os
 from collections.abc import Callable
 
 import pytest
@@ -13,6 +14,14 @@ PASSWORD = "correct horse battery staple 42"
 
 
 def pytest_collection_modifyitems(config, items):
+    if not os.environ.get("TEST_POSTGRES_URL"):
+        no_server = pytest.mark.skip(
+            reason="PostgreSQL variant not run: TEST_POSTGRES_URL is not set "
+            "(`make test` sets up a local server; see README.md, 'Running on PostgreSQL')"
+        )
+        for item in items:
+            if item.get_closest_marker("postgres"):
+                item.add_marker(no_server)
     if not settings.USE_MONGODB:
         return
     skip = pytest.mark.skip(reason="SQLite-specific test, not run against MongoDB")

@@ -1,10 +1,11 @@
 """Casting against the real site under gunicorn, several processes and many clients at once.
 
-Nothing here shares memory with the site: gunicorn workers serve a SQLite file,
-set-up, closing and counting run in their own Python processes, and every voter is
-an HTTP client with its own session. Afterwards every accepted ballot must be on
-the board exactly once, in sequence, inside the tally, and the decrypted totals
-must be exactly the sum of the accepted choices.
+Nothing here shares memory with the site: gunicorn workers serve a SQLite file or,
+as truly concurrent writers, a PostgreSQL database; set-up, closing and counting
+run in their own Python processes, and every voter is an HTTP client with its own
+session. Afterwards every accepted ballot must be on the board exactly once, in
+sequence, inside the tally, and the decrypted totals must be exactly the sum of the
+accepted choices.
 """
 
 import random
@@ -27,6 +28,7 @@ from .livesite import (
     make_ballots,
     migrate,
     set_up_election,
+    site_database,
     site_env,
 )
 
@@ -43,15 +45,25 @@ class Live:
     site: LiveSite
     env: dict[str, str]
     folder: Path
+    keys: Path
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory) -> Iterator[Live]:
-    folder = tmp_path_factory.mktemp("live")
-    env = site_env(folder / "site.sqlite3")
-    migrate(env)
-    with gunicorn_site(env, workers=3, log=folder / "gunicorn.log") as site:
-        yield Live(site, env, folder)
+def election_keys(tmp_path_factory) -> Path:
+    """Election keys shared by both databases, so the second one reuses the ballots."""
+    return tmp_path_factory.mktemp("live-keys")
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def live(request, tmp_path_factory, election_keys) -> Iterator[Live]:
+    folder = tmp_path_factory.mktemp(f"live-{request.param}")
+    with site_database(request.param, folder) as database:
+        env = site_env(database.url)
+        migrate(env)
+        with gunicorn_site(env, workers=3, log=folder / "gunicorn.log") as site:
+            yield Live(site, env, folder, election_keys)
 
 
 def election_with_voters(
@@ -70,8 +82,8 @@ def election_with_voters(
         session_voters=voters[by_form:],
         password=PASSWORD,
         bits=BITS,
-        key_path=live.folder / f"{slug}.key",
-        public_key_path=live.folder / f"{slug}.public.json",
+        key_path=live.keys / f"{slug}.key",
+        public_key_path=live.keys / f"{slug}.public.json",
     )
     browsers = []
     for name in voters:

@@ -21,11 +21,12 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -58,12 +59,14 @@ from .livesite import (
     LiveElection,
     LiveSite,
     Response,
+    SiteDatabase,
     close_and_count,
     gunicorn_site,
     make_ballots,
     migrate,
     run_django,
     set_up_election,
+    site_database,
     site_env,
 )
 
@@ -847,22 +850,42 @@ class Live:
     env: dict[str, str]
     folder: Path
     workers: int
-
-    @property
-    def database(self) -> Path:
-        return self.folder / "site.sqlite3"
+    database: SiteDatabase
+    keys: Path
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory) -> Iterator[Live]:
+def live_sites(tmp_path_factory) -> Iterator[Callable[[str], Live]]:
+    """The live site on a given database, started when first asked for, stopped at the end.
+
+    Election keys are shared by both databases, so a test run on the second one
+    sets up the same election and reuses the ballots made for the first.
+    """
     if not Path("/proc/self/stat").exists():
         pytest.skip("needs /proc to find the gunicorn workers")
-    folder = tmp_path_factory.mktemp("threat-live")
-    env = site_env(folder / "site.sqlite3")
-    migrate(env)
-    workers = 2
-    with gunicorn_site(env, workers=workers, threads=4, log=folder / "gunicorn.log") as site:
-        yield Live(site, env, folder, workers)
+    keys = tmp_path_factory.mktemp("threat-keys")
+    sites: dict[str, Live] = {}
+    with ExitStack() as stack:
+
+        def site_on(backend: str) -> Live:
+            if backend not in sites:
+                folder = tmp_path_factory.mktemp(f"threat-live-{backend}")
+                database = stack.enter_context(site_database(backend, folder))
+                env = site_env(database.url)
+                migrate(env)
+                workers = 2
+                site = stack.enter_context(
+                    gunicorn_site(env, workers=workers, threads=4, log=folder / "gunicorn.log")
+                )
+                sites[backend] = Live(site, env, folder, workers, database, keys)
+            return sites[backend]
+
+        yield site_on
+
+
+@pytest.fixture
+def live(live_sites) -> Live:
+    return live_sites("sqlite")
 
 
 def live_election(live: Live, slug: str, voters: Sequence[str]) -> LiveElection:
@@ -874,8 +897,8 @@ def live_election(live: Live, slug: str, voters: Sequence[str]) -> LiveElection:
         session_voters=voters,
         password=LIVE_PASSWORD,
         bits=LIVE_BITS,
-        key_path=live.folder / f"{slug}.key",
-        public_key_path=live.folder / f"{slug}.public.json",
+        key_path=live.keys / f"{slug}.key",
+        public_key_path=live.keys / f"{slug}.public.json",
     )
 
 
@@ -1002,28 +1025,60 @@ def test_fifty_ballots_of_one_voter_at_once_count_once(live: Live):
     assert audit["counts"] == choices[winner]
 
 
-def kill_workers_holding_the_write_lock(live: Live, *, timeout: float) -> bool:
-    """SIGKILL every worker at a moment when one of them is inside a cast's transaction.
+# A transaction other than the probe's that has written to the ballots table and not
+# ended: INSERT (and DELETE) take this lock on the table and keep it until then.
+BALLOT_WRITE_IN_FLIGHT = """
+SELECT 1 FROM pg_locks
+WHERE locktype = 'relation' AND relation = 'elections_ballot'::regclass
+  AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+  AND mode = 'RowExclusiveLock' AND granted AND pid <> pg_backend_pid()
+LIMIT 1
+"""
 
-    Casts are the only writers during the test, so when the database's write lock
-    cannot be taken, a worker is between storing a ballot and committing it.
-    Returns False if no such moment came within ``timeout``.
+
+@contextmanager
+def write_in_flight_probe(database: SiteDatabase) -> Iterator[Callable[[], bool]]:
+    """A check of whether some transaction is writing to the database at this instant.
+
+    Casts are the only writers during the kill test, so a write in flight is a worker
+    between storing a ballot and committing it. SQLite: its one write lock cannot be
+    taken. PostgreSQL, where many writers proceed at once: a transaction holds the
+    lock its INSERT took on the ballots table.
     """
-    probe = sqlite3.connect(live.database, timeout=0, isolation_level=None)
-    try:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+    if database.sqlite_path is not None:
+        probe = sqlite3.connect(database.sqlite_path, timeout=0, isolation_level=None)
+
+        def sqlite_write_in_flight() -> bool:
             try:
                 probe.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError:
+                return True
+            probe.execute("ROLLBACK")
+            return False
+
+        try:
+            yield sqlite_write_in_flight
+        finally:
+            probe.close()
+        return
+    with psycopg.connect(database.url, autocommit=True) as connection:
+        yield lambda: connection.execute(BALLOT_WRITE_IN_FLIGHT).fetchone() is not None
+
+
+def kill_workers_holding_the_write_lock(live: Live, *, timeout: float) -> bool:
+    """SIGKILL every worker at a moment when one of them is inside a cast's transaction.
+
+    Returns False if no such moment came within ``timeout``.
+    """
+    with write_in_flight_probe(live.database) as write_in_flight:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if write_in_flight():
                 for pid in worker_pids(live.site.process.pid):
                     os.kill(pid, signal.SIGKILL)
                 return True
-            probe.execute("ROLLBACK")
             time.sleep(0.0005)
         return False
-    finally:
-        probe.close()
 
 
 def cast_in_waves_killing_mid_write(
@@ -1061,7 +1116,11 @@ def cast_in_waves_killing_mid_write(
 
 
 @pytest.mark.slow
-def test_workers_killed_mid_cast_leave_no_ballot_outside_the_tally(live: Live):
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def test_workers_killed_mid_cast_leave_no_ballot_outside_the_tally(live_sites, backend):
+    live = live_sites(backend)
     voters = [f"doomed-{i:03}" for i in range(120)]
     election = live_election(live, "doomed", voters)
     browsers = browsers_for(live, election, voters)

@@ -136,7 +136,7 @@ export async function checkAuditedBallot(params, document) {
 }
 
 // Each question's revealed choice: option names, "blank vote" or "nothing".
-function answersInWords(params, audited) {
+export function answersInWords(params, audited) {
   return params.questions.map((question, index) => {
     const start = params.offsets[index];
     const picked = question.options
