@@ -17,6 +17,8 @@
 // double unreadable (other numbers are values of the wrong type: BigInt for
 // an integer, Number for a float, as Python's int and float).
 
+import { pythonRepr } from "./strict-json.mjs";
+
 export const MAX_DEPTH = 32;
 export const MAX_TEXT = 5000;
 const MAX_COUNT_DIGITS = 16;
@@ -38,21 +40,7 @@ export class MalformedRecord extends Error {}
 MalformedRecord.prototype.name = "MalformedRecord";
 
 // Python's repr() of a short string, as the reference verifier quotes keys.
-export function pythonRepr(text) {
-  const quote = text.includes("'") && !text.includes('"') ? '"' : "'";
-  let body = "";
-  for (const char of text) {
-    const code = char.codePointAt(0);
-    if (char === "\\" || char === quote) body += "\\" + char;
-    else if (char === "\n") body += "\\n";
-    else if (char === "\r") body += "\\r";
-    else if (char === "\t") body += "\\t";
-    else if (code < 0x20 || (code >= 0x7f && code < 0xa0)) {
-      body += "\\x" + code.toString(16).padStart(2, "0");
-    } else body += char;
-  }
-  return quote + body + quote;
-}
+export { pythonRepr };
 
 // A copy of a string that shares no memory with the text it was read from.
 // V8 represents a substring as a view of its parent, so a tracker kept for
