@@ -36,6 +36,7 @@ from pathlib import Path
 import gmpy2  # type: ignore[import-untyped]
 from playwright.sync_api import Page, expect, sync_playwright
 
+from bench.browser_crypto import CHROMIUM_ARGS
 from tests.elections.livesite import gunicorn_site, migrate, set_up_election, site_env
 
 QUESTIONS = [
@@ -53,14 +54,6 @@ QUESTIONS = [
         "max_selections": 1,
         "allow_blank": True,
     },
-]
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
 ]
 READY = re.compile("^Encryption ready")
 TIMEOUT_MS = 600_000
