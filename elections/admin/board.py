@@ -24,8 +24,9 @@ from .common import ReadOnlyAdmin, acting_user
 
 @admin.register(Ballot)
 class BallotAdmin(ReadOnlyAdmin):
-    # The list never shows who cast which ballot; the detail names the voter, since
-    # that someone voted is not secret (the content stays encrypted).
+    # No page shows who cast which ballot: a name beside a tracker would let anyone
+    # who sees the admin link a voter to their ballot on the public board (and to
+    # its ciphertexts, for whoever ever holds the key). Who voted is on the roll.
     list_display = ("sequence", "election", "tracker", "cast_at")
     list_filter = ("election",)
     search_fields = ("tracker",)
@@ -34,15 +35,10 @@ class BallotAdmin(ReadOnlyAdmin):
         "sequence",
         "tracker",
         "cast_at",
-        "voter_name",
         "voter_context",
         "content",
     )
     readonly_fields = fields
-
-    @admin.display(description="Voter")
-    def voter_name(self, obj: Ballot) -> str:
-        return obj.voter.username
 
 
 @admin.register(EncryptedTally)
