@@ -37,34 +37,15 @@ class AuditedRow:
     answers: list[tuple[str, str]]  # (question title, what was revealed, in words)
 
 
-def revealed_answers(election: Election, audited: crypto.AuditedBallot) -> list[tuple[str, str]]:
-    """Each question's revealed choice in words: option names, "blank vote" or "nothing"."""
-    params = audited.params
-    answers = []
-    for question, start in zip(params.questions, params.offsets, strict=True):
-        picked = [
-            option.name
-            for index, option in enumerate(question.options)
-            if audited.choices[start + index] == 1
-        ]
-        blank = question.blank and audited.choices[start + len(question.options)] == 1
-        answers.append((question.title, "blank vote" if blank else ", ".join(picked) or "nothing"))
-    return answers
-
-
 @require_http_methods(["GET", "HEAD", "POST"])
 @never_cache
 @election_view(*PHASES, refused=NO_AUDITS)
 def audit(request: HttpRequest, election: Election) -> HttpResponse:
     if request.method == "POST":
         return post_audit(request, election)
-    rows = AuditedBallot.objects.filter(election=election).order_by("posted_at", "id")
     listed = [
         AuditedRow(row.tracker, row.posted_at.isoformat(timespec="seconds"), answers)
-        for row, answers in (
-            (row, revealed_answers(election, checked))
-            for row, checked in zip(rows, services.audited_ballots(election), strict=True)
-        )
+        for row, answers in services.published_audits(election)
     ]
     params = json.loads(crypto.params_to_json(services.election_params(election)))
     context = {"election": election, "audited": listed, "params": params}

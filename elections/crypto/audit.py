@@ -84,6 +84,30 @@ class AuditedBallot:
         """The slots whose revealed choice is 1."""
         return [slot for slot, m in enumerate(self.choices) if m == 1]
 
+    def answers_in_words(self) -> list[tuple[str, str]]:
+        """Each question's revealed choice: option names, ``blank vote`` or ``nothing``."""
+        return answers_in_words(self.params, self.choices)
+
+
+def answers_in_words(params: ElectionParams, choices: Sequence[int]) -> list[tuple[str, str]]:
+    """(question title, revealed answer in words) per question, for one 0/1 per slot.
+
+    A question without a title (v1) is named ``question <number>``.
+    """
+    answers = []
+    for number, (question, start) in enumerate(
+        zip(params.questions, params.offsets, strict=True), start=1
+    ):
+        picked = [
+            option.name
+            for index, option in enumerate(question.options)
+            if choices[start + index] == 1
+        ]
+        blank = question.blank and choices[start + len(question.options)] == 1
+        title = question.title or f"question {number}"
+        answers.append((title, "blank vote" if blank else ", ".join(picked) or "nothing"))
+    return answers
+
 
 def audit_ballot(
     pre: BallotPrecomputation, ballot: Ballot, selections: Sequence[int]

@@ -12,7 +12,7 @@ takes the trustees' key and partial decryptions and publishes with them, ``audit
 publishes the ballots voters audit instead of casting.
 """
 
-from .auditing import AUDIT_LIMIT, AlreadyAudited, audited_ballots, post_audited_ballot
+from .auditing import AUDIT_LIMIT, AlreadyAudited, post_audited_ballot, published_audits
 from .ballots import (
     ballot_problem,
     ballot_shapes,
@@ -83,7 +83,6 @@ __all__ = [
     "TooManyRefusals",
     "WrongPhase",
     "add_question",
-    "audited_ballots",
     "ballot_problem",
     "ballot_shapes",
     "ballot_slots",
@@ -103,6 +102,7 @@ __all__ = [
     "product_of_ballots",
     "public_key_fingerprint",
     "publish_with_trustees",
+    "published_audits",
     "require_draft",
     "reset_election",
     "save_in_order",

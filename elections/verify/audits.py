@@ -19,24 +19,6 @@ from elections import crypto
 from .report import AuditedSummary, Report
 
 
-def answers_in_words(audited: crypto.AuditedBallot) -> list[tuple[str, str]]:
-    """Each question's revealed choice: option names, ``blank vote`` or ``nothing``."""
-    params = audited.params
-    answers = []
-    for number, (question, start) in enumerate(
-        zip(params.questions, params.offsets, strict=True), start=1
-    ):
-        picked = [
-            option.name
-            for index, option in enumerate(question.options)
-            if audited.choices[start + index] == 1
-        ]
-        blank = question.blank and audited.choices[start + len(question.options)] == 1
-        title = question.title or f"question {number}"
-        answers.append((title, "blank vote" if blank else ", ".join(picked) or "nothing"))
-    return answers
-
-
 def check_audited_ballots(
     report: Report,
     params: crypto.ElectionParams,
@@ -64,4 +46,4 @@ def check_audited_ballots(
         if tracker in seen:
             report.fail("audited", f"audited ballot {position} (tracker {tracker}) appears twice")
         seen.add(tracker)
-        report.audited.append(AuditedSummary(position, tracker, answers_in_words(audited)))
+        report.audited.append(AuditedSummary(position, tracker, audited.answers_in_words()))

@@ -8,7 +8,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from accounts.models import Role, User
-from elections import services
+from elections import crypto, services
 from elections.management.commands import seed_demo
 from elections.models import AuditedBallot, Ballot, Election, Status
 from elections.trustee.decryption import partially_decrypt_tally
@@ -123,8 +123,11 @@ def test_seed_demo_posts_audited_ballots_before_casting(tmp_path):
     election = Election.objects.get(slug="demo")
     assert AuditedBallot.objects.filter(election=election).count() == 3
     assert Ballot.objects.filter(election=election).count() == 2
-    audited = services.audited_ballots(election)
+    audited = services.published_audits(election)
     cast = set(Ballot.objects.values_list("tracker", flat=True))
-    assert not cast & {item.tracker for item in audited}
+    assert not cast & {row.tracker for row, _ in audited}
+    params = services.election_params(election)
+    for row, answers in audited:
+        assert answers == crypto.check_audited_ballot(params, row.content).answers_in_words()
     with pytest.raises(CommandError, match="--audits"):
         seed("--voters", "1", "--audits", "21", "--bits", "1024")
