@@ -2,6 +2,7 @@
 
 from collections.abc import Iterable
 
+from . import notifications
 from .audit import log_action
 from .models import Role, User
 
@@ -40,5 +41,6 @@ def approve_accounts(*, users: Iterable[User], actor: User) -> int:
             target=user,
             data={"username": user.username, "role": user.role},
         )
+        notifications.account_approved(user=user)
         approved += 1
     return approved

@@ -1,4 +1,4 @@
-"""Account pages: home, registration, the candidate's profile and password resets."""
+"""Account pages: registration, the candidate's profile and password resets."""
 
 import hashlib
 import logging
@@ -20,10 +20,6 @@ from .models import Role, User
 from .network import client_ip
 
 security_log = logging.getLogger("evoting.security")
-
-
-def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "home.html")
 
 
 def _register(

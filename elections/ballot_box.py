@@ -1,23 +1,34 @@
-"""The ballot box: storing ballots and folding them into the running encrypted tally.
+"""The ballot box: storing ballots and folding them into the running encrypted tallies.
 
-Correctness does not depend on database transactions, so the same code is right
-on SQLite and on MongoDB without a replica set:
+An election's board is split into ``Election.ballot_boxes`` boxes; a voter's box
+follows from their pseudonym (``board.box_of``), and each box has its own running
+tally, sequence numbers and hash chain, so casts to different boxes never touch the
+same rows. Correctness does not depend on database transactions, so the same code
+is right on SQLite, PostgreSQL and on MongoDB without a replica set:
 
-- The ballot insert is the commit point. A ballot takes the next sequence number
-  after the tally's ``ballot_count``; the unique (election, sequence) and
-  (election, voter) constraints make a second ballot for the same slot or the same
-  voter fail, however many arrive at once.
-- The running tally is a cache of the product of the ballots with sequence numbers
-  up to its ``ballot_count``. It is only ever advanced by compare-and-swap on
-  ``version`` (``concurrency.compare_and_swap``), folding stored ballots in
-  sequence order, so concurrent writers cannot lose an update.
+- The ballot insert is the commit point. Ballots take the next sequence numbers of
+  their box after the box tally's ``ballot_count``; the unique (election, box,
+  sequence) and (election, voter, revision) constraints make a second ballot for
+  the same place or the same voter fail, however many arrive at once.
+- A box's running tally is a cache of the product of its ballots up to its
+  ``ballot_count``, each replaced ballot divided out again (revoting). It only ever
+  moves by compare-and-swap on ``version`` (``concurrency.compare_and_swap``),
+  folding stored ballots in sequence order, so concurrent writers cannot lose an
+  update.
 - A ballot stored by a process that died before folding it is folded by the next
-  cast, or before decryption (``fold_pending_ballots``). Once the box is closed
-  nothing more is folded; such a ballot was never acknowledged and is removed.
+  cast to its box, or before decryption (``fold_pending_ballots``). Once the box
+  is closed nothing more is folded; such a ballot was never acknowledged and is
+  removed.
 
-Where the database has transactions (SQLite here, MongoDB replica sets), the
-insert and the fold also run in one ``atomic_write`` so the normal path never
-leaves a stored ballot outside the tally even for an instant.
+Group commit: the checked ballots that reach one web process for the same box
+while it is storing are stored together, in one insert and one compare-and-swap
+of the box's tally. The first to arrive leads and stores what is waiting; the
+others wait and are answered once their ballot is stored and counted, and the
+lead passes to the oldest still waiting.
+
+Where the database has transactions (SQLite, PostgreSQL, MongoDB replica sets),
+each batch's insert and fold also run in one ``atomic_write`` so the normal path
+never leaves a stored ballot outside the tally even for an instant.
 """
 
 from __future__ import annotations
@@ -25,9 +36,11 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import partial
 
 import gmpy2  # type: ignore[import-untyped]
+from django.conf import settings
 from django.db import IntegrityError
 from django.utils import timezone
 
@@ -45,10 +58,11 @@ from .models import Ballot, Election, EncryptedTally
 
 FOLD_CHUNK = 500
 
-# The request threads of one process take turns before asking the database for its
-# write lock: SQLite makes waiting connections poll with sleeps of up to 100 ms,
-# which leaves the lock idle between casts and lets some wait for seconds, while a
-# Python lock hands over at once. Correctness never depends on it.
+# One batch is written at a time per process, whatever its box: with SQLite the
+# writers otherwise poll for the database's lock with sleeps of up to 100 ms, which
+# leaves the lock idle between writes, while a Python lock hands over at once. The
+# other boxes' ballots wait meanwhile and go in larger batches. Correctness never
+# depends on it.
 _write_turn = threading.Lock()
 
 
@@ -90,7 +104,7 @@ class CastBallot:
 def multiply_into(
     params: crypto.ElectionParams, totals: Sequence[str], ciphertexts: Sequence[int]
 ) -> list[str]:
-    """Homomorphic addition: multiply each candidate's total by the ballot's ciphertext.
+    """Homomorphic addition: multiply each slot's total by the ballot's ciphertext.
 
     The ciphertexts were validated by the parser, so plain modular multiplication
     is all that is left to do here. It runs under the database's write lock, so in
@@ -103,26 +117,80 @@ def multiply_into(
     ]
 
 
+def divide_out(
+    params: crypto.ElectionParams, totals: Sequence[str], ciphertexts: Sequence[int]
+) -> list[str]:
+    """Homomorphic subtraction: take a replaced ballot back out of each slot's total.
+
+    Valid ciphertexts are units modulo n^2 (the parser checks gcd(c, n) = 1), so the
+    inverse exists.
+    """
+    n_square = gmpy2.mpz(params.n_square)
+    return multiply_into(params, totals, [gmpy2.invert(c, n_square) for c in ciphertexts])
+
+
+def box_tallies(election: Election) -> list[EncryptedTally]:
+    """The election's running tallies, box 0 first (none before it opens)."""
+    return list(EncryptedTally.objects.filter(election=election).order_by("box"))
+
+
+def combined_totals(params: crypto.ElectionParams, tallies: Sequence[EncryptedTally]) -> list[int]:
+    """Each slot's total over every box: the product of the boxes' ciphertexts."""
+    n_square = gmpy2.mpz(params.n_square)
+    totals = [gmpy2.mpz(1)] * params.slot_count
+    for tally in tallies:
+        totals = [
+            total * gmpy2.mpz(value, 16) % n_square
+            for total, value in zip(totals, tally.ciphertexts, strict=True)
+        ]
+    return [int(total) for total in totals]
+
+
+def create_boxes(election: Election, params: crypto.ElectionParams) -> None:
+    """Give an election that opens its empty boxes, each at its own genesis hash."""
+    zero = [int_to_hex(crypto.encrypted_zero())] * params.slot_count
+    EncryptedTally.objects.filter(election=election).delete()
+    EncryptedTally.objects.bulk_create(
+        EncryptedTally(
+            election=election,
+            box=box,
+            ciphertexts=zero,
+            head_hash=board.box_genesis_hash(params.fingerprint, box, election.ballot_boxes),
+        )
+        for box in range(election.ballot_boxes)
+    )
+
+
 def fold_pending_ballots(
     election: Election,
     params: crypto.ElectionParams,
+    box: int = 0,
     known: Mapping[int, crypto.Ballot] | None = None,
 ) -> EncryptedTally:
-    """Fold every stored ballot beyond the tally's ``ballot_count`` into it, in order.
+    """Fold every stored ballot of ``box`` beyond its tally's ``ballot_count`` into it, in order.
 
-    ``known`` maps sequence numbers to already parsed ballots, so the cast path
-    does not parse its own ballot twice. Returns the tally as it stands after the
-    fold (possibly advanced further by another writer). A closed tally is left alone.
+    ``known`` maps sequence numbers to already checked and parsed ballots, so the
+    cast path does not parse its own ballots twice. Returns the box's tally as it
+    stands after the fold (possibly advanced further by another writer). A closed
+    tally is left alone.
     """
     known = known or {}
     while True:
-        tally = EncryptedTally.objects.get(election=election)
+        tally = EncryptedTally.objects.get(election=election, box=box)
         if tally.is_closed:
             return tally
         pending = (
-            Ballot.objects.filter(election=election, sequence__gt=tally.ballot_count)
+            Ballot.objects.filter(election=election, box=box, sequence__gt=tally.ballot_count)
             .order_by("sequence")
-            .only("sequence", "voter_context", "tracker", "chain_hash", "content")[:FOLD_CHUNK]
+            .only(
+                "sequence",
+                "voter_id",
+                "revision",
+                "voter_context",
+                "tracker",
+                "chain_hash",
+                "content",
+            )[:FOLD_CHUNK]
         )
         ballots: list[tuple[Ballot, crypto.Ballot]] = []
         for stored in pending:
@@ -133,9 +201,13 @@ def fold_pending_ballots(
         if not ballots:
             return tally
         _check_unknown(params, [(s, b) for s, b in ballots if s.sequence not in known])
-        totals = tally.ciphertexts
-        for _, ballot in ballots:
+        totals, counted = tally.ciphertexts, tally.counted
+        for stored, ballot in ballots:
             totals = multiply_into(params, totals, ballot.ciphertexts)
+            if stored.revision > 1:
+                totals = divide_out(params, totals, _replaced(election, params, stored))
+            else:
+                counted += 1
         last = ballots[-1][0]
         try:
             compare_and_swap(
@@ -143,6 +215,7 @@ def fold_pending_ballots(
                 tally.version,
                 ciphertexts=totals,
                 ballot_count=last.sequence,
+                counted=counted,
                 head_hash=last.chain_hash,
             )
         except WriteConflict:
@@ -154,6 +227,24 @@ def _parsed(params: crypto.ElectionParams, stored: Ballot) -> crypto.Ballot:
         return crypto.parse_ballot(params, stored.content)
     except crypto.CryptoError as error:
         raise UnverifiedBallot(stored.sequence, f"is unreadable ({error})") from error
+
+
+def _replaced(election: Election, params: crypto.ElectionParams, stored: Ballot) -> list[int]:
+    """The ciphertexts of the ballot that ``stored`` replaces: its voter's previous one."""
+    previous = (
+        Ballot.objects.filter(
+            election=election,
+            voter_id=stored.voter_id,
+            revision=stored.revision - 1,
+            sequence__lt=stored.sequence,
+            box=stored.box,
+        )
+        .only("sequence", "content")
+        .first()
+    )
+    if previous is None:
+        raise UnverifiedBallot(stored.sequence, "replaces a ballot that is not on the board")
+    return list(_parsed(params, previous).ciphertexts)
 
 
 def _check_unknown(
@@ -181,108 +272,351 @@ def _check_unknown(
         raise UnverifiedBallot(ballots[min(bad)][0].sequence, "has invalid proofs")
 
 
+# Group commit ----------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class _Waiting:
+    """A checked ballot waiting in its process to be stored, and what became of it."""
+
+    cast: CastBallot
+    params: crypto.ElectionParams
+    # The key the ballot was checked against: a reset and reopen changes it.
+    key: str
+    wake: threading.Event = field(default_factory=threading.Event)
+    lead: bool = False
+    # Stored by an insert that the database then refused part of (no transactions).
+    stored_earlier: Ballot | None = None
+    result: Ballot | None = None
+    error: BaseException | None = None
+
+    def finish(self, outcome: Ballot | BaseException) -> None:
+        if isinstance(outcome, Ballot):
+            self.result = outcome
+        else:
+            self.error = outcome
+        self.wake.set()
+
+    @property
+    def done(self) -> bool:
+        return self.result is not None or self.error is not None
+
+    def outcome(self) -> Ballot:
+        if self.error is not None:
+            raise self.error
+        assert self.result is not None
+        return self.result
+
+
+@dataclass(eq=False)
+class _Queue:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    waiting: list[_Waiting] = field(default_factory=list)
+    leading: bool = False
+
+
+_queues: dict[tuple[uuid.UUID, int], _Queue] = {}
+_queues_lock = threading.Lock()
+
+
+def _queue(election: Election, box: int) -> _Queue:
+    with _queues_lock:
+        return _queues.setdefault((election.pk, box), _Queue())
+
+
 def store_ballot(election: Election, params: crypto.ElectionParams, cast: CastBallot) -> Ballot:
-    """Store a checked ballot as the next on the board and fold it into the tally.
+    """Store a checked ballot on its box's board and fold it into the box's tally.
 
-    Raises ``DuplicateVoter``, ``DuplicateBallot`` or ``BoxClosed``; in each case
-    nothing of this ballot remains stored.
+    Returns once the ballot is stored and counted. Raises ``DuplicateVoter``,
+    ``DuplicateBallot``, ``BoxClosed`` or ``ElectionChanged``, and in each case
+    nothing of this ballot remains stored. With revoting, a voter's next ballot
+    replaces the previous one (see ``replaced_by``).
     """
-
-    def insert() -> Ballot:
-        with atomic_write():
-            current = Election.objects.get(pk=election.pk)
-            if current.public_key != election.public_key:
-                # Reset and reopened under a new key while this ballot was being checked.
-                raise ElectionChanged
-            if not current.accepts_ballots_at(timezone.now()):
-                raise BoxClosed
-            tally = fold_pending_ballots(election, params)
-            if tally.is_closed:
-                raise BoxClosed
-            stored = _insert(election, tally, cast)
-            _fold_own(election, params, stored, cast.ballot)
-            return stored
-
-    for _ in range(MAX_ATTEMPTS):
+    box = board.box_of(cast.voter_context, election.ballot_boxes)
+    queue = _queue(election, box)
+    me = _Waiting(cast, params, election.public_key)
+    with queue.lock:
+        queue.waiting.append(me)
+        if not queue.leading:
+            queue.leading = me.lead = True
+    if not me.lead:
+        me.wake.wait()
+    if me.lead:  # first to arrive, or handed the lead while waiting (then first in line)
         try:
-            with _write_turn:
-                return run_with_retries(insert)
-        except IntegrityError:
-            # Classified after the failed write has been rolled back.
-            if Ballot.objects.filter(election=election, voter_id=cast.voter_id).exists():
-                raise DuplicateVoter from None
-            if Ballot.objects.filter(tracker=cast.tracker).exists():
-                raise DuplicateBallot from None
-            # Otherwise the sequence number was taken meanwhile: start again.
-    raise WriteConflict
+            with queue.lock:
+                limit = max(1, settings.BALLOT_STORE_BATCH)
+                batch, queue.waiting[:limit] = queue.waiting[:limit], []
+            _commit(election.pk, box, batch)
+        finally:
+            with queue.lock:
+                if queue.waiting:
+                    queue.waiting[0].lead = True
+                    queue.waiting[0].wake.set()
+                else:
+                    queue.leading = False
+    return me.outcome()
 
 
-def _insert(election: Election, tally: EncryptedTally, cast: CastBallot) -> Ballot:
-    sequence = tally.ballot_count + 1
+def _commit(election_id: uuid.UUID, box: int, batch: list[_Waiting]) -> None:
+    """Store ``batch`` and give each ballot in it its outcome, whatever happens."""
+    pending = batch
+    refused_inserts = rounds = 0
+    try:
+        while pending:
+            rounds += 1
+            if rounds > 4 * MAX_ATTEMPTS:
+                raise WriteConflict
+            try:
+                with _write_turn:
+                    pending = run_with_retries(partial(_write, election_id, box, pending))
+            except IntegrityError:
+                # Classified after the failed write has been rolled back.
+                refused_inserts += 1
+                pending = _after_refused_insert(election_id, box, pending)
+                if refused_inserts >= MAX_ATTEMPTS:
+                    for waiting in pending:
+                        waiting.finish(WriteConflict())
+                    return
+    except Exception as error:  # every waiting voter gets the failure, whatever it is
+        for waiting in batch:
+            if not waiting.done:
+                waiting.finish(error)
+
+
+def _write(election_id: uuid.UUID, box: int, pending: list[_Waiting]) -> list[_Waiting]:
+    """One attempt at storing ``pending``; returns those left for another round.
+
+    The outcomes are given only after the writes are committed. A voter with two
+    ballots in the batch has the later one stored in the next round, so it
+    replaces the first (revoting) or is refused.
+    """
+    outcomes: dict[_Waiting, Ballot | BaseException] = {}
+    left: list[_Waiting] = []
+    with atomic_write():
+        election = Election.objects.get(pk=election_id)
+        earlier = [waiting for waiting in pending if waiting.stored_earlier is not None]
+        if earlier:
+            tally = fold_pending_ballots(election, earlier[0].params, box)
+            left = _settle_stored_earlier(tally, earlier, outcomes)
+        now = timezone.now()
+        live = []
+        for waiting in pending:
+            if waiting.stored_earlier is not None:
+                continue
+            if waiting.key != election.public_key:
+                outcomes[waiting] = ElectionChanged()
+            elif not election.accepts_ballots_at(now):
+                outcomes[waiting] = BoxClosed()
+            else:
+                live.append(waiting)
+        if live:
+            params = live[0].params
+            tally = fold_pending_ballots(election, params, box)
+            if tally.is_closed:
+                outcomes.update((waiting, BoxClosed()) for waiting in live)
+            else:
+                rows, deferred = _admit(election, live, outcomes)
+                left += deferred
+                if rows:
+                    stored = _insert(election, tally, rows)
+                    outcomes.update(_fold_own(election, params, tally, stored))
+    for waiting, outcome in outcomes.items():
+        waiting.finish(outcome)
+    return left
+
+
+def _settle_stored_earlier(
+    tally: EncryptedTally, earlier: list[_Waiting], outcomes: dict[_Waiting, Ballot | BaseException]
+) -> list[_Waiting]:
+    """Answer the ballots already on the board once the fold has counted them.
+
+    They are counted, or withdrawn if their box closed without them; returns those
+    still waiting behind a ballot another process is writing, for the next round.
+    """
+    uncounted = []
+    for waiting in earlier:
+        stored = waiting.stored_earlier
+        assert stored is not None
+        if tally.ballot_count >= stored.sequence:
+            outcomes[waiting] = stored
+        elif tally.is_closed:
+            # Never acknowledged, and the box is sealed without it: withdraw it.
+            Ballot.objects.filter(pk=stored.pk).delete()
+            outcomes[waiting] = BoxClosed()
+        else:
+            uncounted.append(waiting)
+    return uncounted
+
+
+# A ballot admitted to the batch, and the ballot of the same voter it replaces.
+Admitted = tuple[_Waiting, Ballot | None]
+
+
+def _admit(
+    election: Election, live: list[_Waiting], outcomes: dict[_Waiting, Ballot | BaseException]
+) -> tuple[list[Admitted], list[_Waiting]]:
+    """Which ballots of ``live`` go in this batch; refusals go to ``outcomes``."""
+    latest: dict[uuid.UUID, Ballot] = {}
+    previous = Ballot.objects.filter(
+        election=election, voter_id__in={w.cast.voter_id for w in live}
+    ).only("voter_id", "revision", "sequence", "box", "tracker", "content")
+    for ballot in previous:
+        if ballot.voter_id not in latest or ballot.revision > latest[ballot.voter_id].revision:
+            latest[ballot.voter_id] = ballot
+    admitted: list[Admitted] = []
+    left: list[_Waiting] = []
+    voters: set[uuid.UUID] = set()
+    trackers: set[str] = set()
+    for waiting in live:
+        voter, tracker = waiting.cast.voter_id, waiting.cast.tracker
+        if voter in voters:
+            left.append(waiting)
+        elif tracker in trackers:
+            outcomes[waiting] = DuplicateBallot()
+        elif voter in latest and not election.allow_revoting:
+            outcomes[waiting] = DuplicateVoter()
+        else:
+            voters.add(voter)
+            trackers.add(tracker)
+            admitted.append((waiting, latest.get(voter)))
+    return admitted, left
+
+
+def _insert(election: Election, tally: EncryptedTally, rows: list[Admitted]) -> list[Stored]:
+    """Store the batch as the box's next ballots, in one insert."""
+    head, sequence = tally.head_hash, tally.ballot_count
     cast_at = board.to_millis(timezone.now())
-    chain_hash = board.ballot_hash(
-        tally.head_hash, sequence, cast.voter_context, board.format_cast_at(cast_at), cast.tracker
-    )
-    return Ballot.objects.create(
-        election=election,
-        voter_id=cast.voter_id,
-        voter_context=cast.voter_context,
-        sequence=sequence,
-        tracker=cast.tracker,
-        content=cast.content,
-        cast_at=cast_at,
-        chain_hash=chain_hash,
-    )
+    spelt = board.format_cast_at(cast_at)
+    stored = []
+    for waiting, replaced in rows:
+        cast = waiting.cast
+        sequence += 1
+        head = board.ballot_hash(head, sequence, cast.voter_context, spelt, cast.tracker)
+        ballot = Ballot(
+            election=election,
+            voter_id=cast.voter_id,
+            voter_context=cast.voter_context,
+            box=tally.box,
+            sequence=sequence,
+            revision=1 if replaced is None else replaced.revision + 1,
+            tracker=cast.tracker,
+            content=cast.content,
+            cast_at=cast_at,
+            chain_hash=head,
+        )
+        stored.append((waiting, ballot, replaced))
+    Ballot.objects.bulk_create([ballot for _, ballot, _ in stored])
+    return stored
+
+
+# A ballot of the batch as stored, and the ballot of the same voter it replaces.
+Stored = tuple[_Waiting, Ballot, Ballot | None]
 
 
 def _fold_own(
-    election: Election, params: crypto.ElectionParams, stored: Ballot, ballot: crypto.Ballot
-) -> None:
-    """Fold the ballot just stored into the tally, or withdraw it if the box closed first.
+    election: Election,
+    params: crypto.ElectionParams,
+    tally: EncryptedTally,
+    stored: list[Stored],
+) -> dict[_Waiting, Ballot | BaseException]:
+    """Fold the batch just stored into its box's tally, or withdraw what the close left out.
 
-    Normally the tally still ends just before this ballot, and one compare-and-swap
+    Normally the tally still ends just before the batch, and one compare-and-swap
     counts it without reading the stored ballots back. Otherwise (the tally moved
     or closed meanwhile, possible without transactions) the general fold decides
     from what is stored.
     """
-    tally = EncryptedTally.objects.get(election=election)
-    if not tally.is_closed and tally.ballot_count == stored.sequence - 1:
-        try:
-            compare_and_swap(
-                EncryptedTally.objects.filter(pk=tally.pk, is_closed=False),
-                tally.version,
-                ciphertexts=multiply_into(params, tally.ciphertexts, ballot.ciphertexts),
-                ballot_count=stored.sequence,
-                head_hash=stored.chain_hash,
-            )
-            return
-        except WriteConflict:
-            pass
-    tally = fold_pending_ballots(election, params, known={stored.sequence: ballot})
-    if tally.ballot_count >= stored.sequence:
-        return
-    # Closed before this ballot was counted: it was never acknowledged, so withdraw it.
-    Ballot.objects.filter(pk=stored.pk).delete()
-    raise BoxClosed
+    totals, counted = tally.ciphertexts, tally.counted
+    for waiting, _, replaced in stored:
+        totals = multiply_into(params, totals, waiting.cast.ballot.ciphertexts)
+        if replaced is None:
+            counted += 1
+        else:
+            totals = divide_out(params, totals, _parsed(params, replaced).ciphertexts)
+    last = stored[-1][1]
+    try:
+        compare_and_swap(
+            EncryptedTally.objects.filter(pk=tally.pk, is_closed=False),
+            tally.version,
+            ciphertexts=totals,
+            ballot_count=last.sequence,
+            counted=counted,
+            head_hash=last.chain_hash,
+        )
+        return {waiting: ballot for waiting, ballot, _ in stored}
+    except WriteConflict:
+        pass
+    known = {ballot.sequence: waiting.cast.ballot for waiting, ballot, _ in stored}
+    tally = fold_pending_ballots(election, params, tally.box, known=known)
+    outcomes: dict[_Waiting, Ballot | BaseException] = {}
+    for waiting, ballot, _ in stored:
+        if tally.ballot_count >= ballot.sequence:
+            outcomes[waiting] = ballot
+        else:
+            # Closed before this ballot was counted: it was never acknowledged, so withdraw it.
+            Ballot.objects.filter(pk=ballot.pk).delete()
+            outcomes[waiting] = BoxClosed()
+    return outcomes
 
 
-def close_box(election: Election, params: crypto.ElectionParams) -> EncryptedTally:
-    """Fold what is stored, then mark the tally closed so nothing more is counted.
+def _after_refused_insert(
+    election_id: uuid.UUID, box: int, pending: list[_Waiting]
+) -> list[_Waiting]:
+    """After an insert the database refused: refuse the duplicates, keep the rest for a retry.
 
-    Returns the closed tally; its ``head_hash`` and ``ballot_count`` are final.
+    A voter who already has a ballot is refused unless revoting is on (then the
+    retry replaces it); a ballot whose tracker is taken is refused. Otherwise the
+    sequence numbers were taken meanwhile by another process. Without transactions
+    an insert may have stored the ballots before the refused one: those are on the
+    board, so they are kept until the next round folds them.
     """
-    while True:
-        tally = fold_pending_ballots(election, params)
-        if tally.is_closed:
-            return tally
-        try:
-            compare_and_swap(
-                EncryptedTally.objects.filter(pk=tally.pk), tally.version, is_closed=True
-            )
-        except WriteConflict:
+    election = Election.objects.get(pk=election_id)
+    left = []
+    for waiting in pending:
+        cast = waiting.cast
+        found = (
+            Ballot.objects.filter(tracker=cast.tracker)
+            .only("pk", "election_id", "voter_id", "box", "sequence")
+            .first()
+        )
+        if found is not None and found.voter_id == cast.voter_id:
+            waiting.stored_earlier = found
+            left.append(waiting)
             continue
-        tally.refresh_from_db()
-        return tally
+        if found is not None:
+            waiting.finish(DuplicateBallot())
+        elif (
+            not election.allow_revoting
+            and Ballot.objects.filter(election=election, voter_id=cast.voter_id).exists()
+        ):
+            waiting.finish(DuplicateVoter())
+        else:
+            left.append(waiting)
+    return left
+
+
+def close_box(election: Election, params: crypto.ElectionParams) -> list[EncryptedTally]:
+    """Fold what is stored in every box, then mark each closed so nothing more is counted.
+
+    Returns the closed tallies, box 0 first; their ``head_hash`` and
+    ``ballot_count`` are final.
+    """
+    closed = []
+    for box in range(election.ballot_boxes):
+        while True:
+            tally = fold_pending_ballots(election, params, box)
+            if tally.is_closed:
+                break
+            try:
+                compare_and_swap(
+                    EncryptedTally.objects.filter(pk=tally.pk), tally.version, is_closed=True
+                )
+            except WriteConflict:
+                continue
+            tally.refresh_from_db()
+            break
+        closed.append(tally)
+    return closed
 
 
 def discard_unfolded(election: Election) -> int:
@@ -294,10 +628,26 @@ def discard_unfolded(election: Election) -> int:
     the tally does not match the ballots and refuses, because that means the
     stored data was altered.
     """
-    tally = EncryptedTally.objects.get(election=election)
-    if not tally.is_closed or election.closed_at is None:
+    if election.closed_at is None:
         return 0
-    deleted, _ = Ballot.objects.filter(
-        election=election, sequence__gt=tally.ballot_count, cast_at__gte=election.closed_at
-    ).delete()
+    deleted = 0
+    for tally in box_tallies(election):
+        if tally.is_closed:
+            deleted += Ballot.objects.filter(
+                election=election,
+                box=tally.box,
+                sequence__gt=tally.ballot_count,
+                cast_at__gte=election.closed_at,
+            ).delete()[0]
     return deleted
+
+
+def replaced_by(ballot: Ballot) -> Ballot | None:
+    """The voter's ballot that replaced ``ballot`` (revoting), if any is on the board."""
+    return (
+        Ballot.objects.filter(
+            election_id=ballot.election_id, voter_id=ballot.voter_id, revision=ballot.revision + 1
+        )
+        .only("box", "sequence", "tracker", "cast_at")
+        .first()
+    )

@@ -17,6 +17,17 @@ by byte):
 ``cast_at`` is the cast time in UTC at millisecond precision, spelt
 ``YYYY-MM-DDTHH:MM:SS.mmmZ`` (milliseconds because that is what every supported
 database stores exactly).
+
+An election with ``P > 1`` ballot boxes has one such chain per box, each from its
+own genesis, and one closing hash over every box's head and length:
+
+- box genesis: ``H("evoting/board/v1/box-genesis", params_fingerprint, str(b), str(P))``
+- closing: ``H("evoting/board/v1/close-boxes", str(P), h_0, str(N_0), ..., h_(P-1), str(N_(P-1)))``
+
+With one box these are the single chain's genesis and closing hashes above, so an
+election with one box has the same board as before boxes existed. A voter's box
+is ``box_of(voter_context, P)``: the first eight bytes of
+``H("evoting/board/v1/box", voter_context)`` as a big-endian integer, modulo ``P``.
 """
 
 from __future__ import annotations
@@ -28,11 +39,37 @@ from elections.crypto.encoding import transcript_digest
 GENESIS_TAG = "evoting/board/v1/genesis"
 BALLOT_TAG = "evoting/board/v1/ballot"
 CLOSE_TAG = "evoting/board/v1/close"
+BOX_GENESIS_TAG = "evoting/board/v1/box-genesis"
+BOXES_CLOSE_TAG = "evoting/board/v1/close-boxes"
+BOX_TAG = "evoting/board/v1/box"
 
 
 def genesis_hash(params_fingerprint: str) -> str:
     """The chain's starting point, bound to the election's public parameters."""
     return transcript_digest([GENESIS_TAG, params_fingerprint]).hex()
+
+
+def box_genesis_hash(params_fingerprint: str, box: int, boxes: int) -> str:
+    """Where box ``box`` (from 0) of ``boxes`` starts its chain."""
+    if boxes == 1:
+        return genesis_hash(params_fingerprint)
+    return transcript_digest([BOX_GENESIS_TAG, params_fingerprint, str(box), str(boxes)]).hex()
+
+
+def box_of(voter_context: str, boxes: int) -> int:
+    """The box (from 0) that every ballot of this voter goes to."""
+    digest = transcript_digest([BOX_TAG, voter_context])
+    return int.from_bytes(digest[:8], "big") % boxes
+
+
+def boxes_closing_hash(heads: list[tuple[str, int]]) -> str:
+    """Seal every box at once: ``heads`` is each box's (head hash, ballots), box 0 first."""
+    if len(heads) == 1:
+        return closing_hash(*heads[0])
+    parts = [BOXES_CLOSE_TAG, str(len(heads))]
+    for head, ballots in heads:
+        parts += [head, str(ballots)]
+    return transcript_digest(parts).hex()
 
 
 def ballot_hash(

@@ -10,13 +10,12 @@ are streamed, a chunk of ballots at a time, so their size does not matter.
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
 from functools import wraps
 from typing import Any, cast
 
 from django import forms
 from django.core.paginator import Paginator
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import (
     HttpRequest,
     HttpResponse,
@@ -33,7 +32,7 @@ from django.views.decorators.http import require_safe
 from . import board, record, services
 from .crypto.encoding import int_to_hex
 from .decorators import ElectionView, election_view, refusal
-from .models import Ballot, Election, EncryptedTally, Status
+from .models import Ballot, Election, Status
 
 # The board exists from the opening on; a draft has none (and stays a 404).
 BOARD_PHASES = (Status.OPEN, Status.CLOSED, Status.PUBLISHED)
@@ -47,7 +46,7 @@ TALLY_NOT_YET = "The encrypted totals are published once the election is closed.
 
 _HEX = re.compile(r"[0-9a-f]*")
 
-BoardView = Callable[[HttpRequest, Election, EncryptedTally, QuerySet[Ballot]], HttpResponse]
+BoardView = Callable[[HttpRequest, Election, "record.PublicBoard"], HttpResponse]
 
 
 class TrackerForm(forms.Form):
@@ -103,47 +102,74 @@ class TrackerSearchForm(TrackerForm):
 
 @dataclass(frozen=True)
 class BoardRow:
+    box: int
     sequence: int
     tracker: str
     cast_at: str
     chain_hash: str
     page: int
+    # With several boxes a ballot is named by its box as well as its number.
+    boxes: bool = False
+    # Revoting: the number of the same voter's ballot that replaced this one.
+    replaced_by: int | None = None
+
+    @property
+    def anchor(self) -> str:
+        return f"ballot-{self.box}-{self.sequence}" if self.boxes else f"ballot-{self.sequence}"
+
+    @property
+    def label(self) -> str:
+        return f"{self.box}.{self.sequence}" if self.boxes else str(self.sequence)
 
 
-ROW_FIELDS = ("sequence", "tracker", "cast_at", "chain_hash")
+ROW_FIELDS = ("box", "sequence", "tracker", "cast_at", "chain_hash", "voter_id", "revision")
 
 
-def board_page_of(ballots: QuerySet[Ballot], sequence: int) -> int:
-    """The page of the full board listing that shows ballot ``sequence``."""
-    return ballots.filter(sequence__lt=sequence).count() // BALLOTS_PER_PAGE + 1
+def board_page_of(ballots: QuerySet[Ballot], box: int, sequence: int) -> int:
+    """The page of the full board listing (box by box, in order) that shows this ballot."""
+    before = ballots.filter(Q(box__lt=box) | Q(box=box, sequence__lt=sequence)).count()
+    return before // BALLOTS_PER_PAGE + 1
 
 
-def board_entry_url(election: Election, ballots: QuerySet[Ballot], sequence: int) -> str:
-    page = board_page_of(ballots, sequence)
+def board_entry_url(election: Election, ballot: Ballot) -> str:
+    ballots = record.public_board(election).ballots
+    page = board_page_of(ballots, ballot.box, ballot.sequence)
     board_url = reverse("elections:board", kwargs={"slug": election.slug})
-    return f"{board_url}?page={page}#ballot-{sequence}"
+    anchor = BoardRow(ballot.box, ballot.sequence, "", "", "", page, election.ballot_boxes > 1)
+    return f"{board_url}?page={page}#{anchor.anchor}"
 
 
 def _rows(
-    values: Iterable[tuple[int, str, datetime, str]],
-    ballots: QuerySet[Ballot],
+    values: Iterable[tuple[Any, ...]],
+    public: record.PublicBoard,
     listing_page: int | None,
 ) -> list[BoardRow]:
     """Rows for display; without ``listing_page`` (a search) each looks its page up."""
+    values = list(values)
+    replacing: dict[tuple[Any, int], int] = {}
+    if public.revoting and values:
+        later = public.ballots.filter(
+            voter_id__in={row[5] for row in values}, revision__gt=1
+        ).values_list("voter_id", "revision", "sequence")
+        replacing = {(voter, revision - 1): number for voter, revision, number in later}
+    multiple = len(public.tallies) > 1
     return [
         BoardRow(
+            box,
             sequence,
             tracker,
             board.format_cast_at(cast_at),
             chain_hash,
-            listing_page or board_page_of(ballots, sequence),
+            listing_page or board_page_of(public.ballots, box, sequence),
+            multiple,
+            replacing.get((voter, revision)),
         )
-        for sequence, tracker, cast_at, chain_hash in values
+        for box, sequence, tracker, cast_at, chain_hash, voter, revision in values
     ]
 
 
 def with_board(view: BoardView) -> ElectionView:
-    """Pass the view the running tally and the public ballots after the election.
+    """Pass the view the public board (running tallies and ballots) of the election.
 
     An election past its draft always has a board; one without is refused (409)
     rather than shown empty.
@@ -152,10 +178,10 @@ def with_board(view: BoardView) -> ElectionView:
     @wraps(view)
     def wrapped(request: HttpRequest, election: Election) -> HttpResponse:
         try:
-            tally, ballots = record.public_board(election)
+            public = record.public_board(election)
         except services.ElectionError:
             return refusal(request, 409, NO_BOARD, as_json=False)
-        return view(request, election, tally, ballots)
+        return view(request, election, public)
 
     return wrapped
 
@@ -164,10 +190,11 @@ def with_board(view: BoardView) -> ElectionView:
 @election_view(*BOARD_PHASES, refused=NO_BOARD)
 @with_board
 def board_page(
-    request: HttpRequest, election: Election, tally: EncryptedTally, ballots: QuerySet[Ballot]
+    request: HttpRequest, election: Election, public: record.PublicBoard
 ) -> HttpResponse:
     form = TrackerSearchForm(request.GET)
     searched = form.cleaned_data["tracker"] if form.is_valid() else ""
+    ballots = public.ballots
     if form.errors:
         listed = ballots.none()
     elif searched:
@@ -175,17 +202,18 @@ def board_page(
         listed = ballots.filter(tracker__gte=searched, tracker__lt=searched + "g")
     else:
         listed = ballots
-    values = listed.order_by("sequence").values_list(*ROW_FIELDS)
+    values = listed.order_by("box", "sequence").values_list(*ROW_FIELDS)
     page = Paginator(values, BALLOTS_PER_PAGE).get_page(request.GET.get("page"))
     context = {
         "election": election,
-        "head_hash": tally.head_hash,
+        "head_hash": public.head,
+        "box_heads": public.tallies if len(public.tallies) > 1 else [],
         "ballot_count": ballots.count(),
         "form": form,
         "searched": searched,
         "page": page,
         # A search result links to the page of the full listing where the ballot sits.
-        "rows": _rows(page.object_list, ballots, None if searched else page.number),
+        "rows": _rows(page.object_list, public, None if searched else page.number),
     }
     return render(request, "elections/board.html", context, status=400 if form.errors else 200)
 
@@ -194,7 +222,7 @@ def board_page(
 @election_view(*BOARD_PHASES, refused=NO_BOARD)
 @with_board
 def check_receipt(
-    request: HttpRequest, election: Election, tally: EncryptedTally, ballots: QuerySet[Ballot]
+    request: HttpRequest, election: Election, public: record.PublicBoard
 ) -> HttpResponse:
     form = TrackerForm(request.GET or None)
     context: dict[str, Any] = {"election": election, "form": form}
@@ -203,9 +231,15 @@ def check_receipt(
     if not form.is_valid():
         return render(request, "elections/check.html", context, status=400)
     tracker = form.cleaned_data["tracker"]
-    found = _rows(ballots.filter(tracker=tracker).values_list(*ROW_FIELDS), ballots, None)
-    context.update(tracker=tracker, found=found[0] if found else None)
+    found = _found(public, tracker)
+    context.update(tracker=tracker, found=found)
     return render(request, "elections/check.html", context)
+
+
+def _found(public: record.PublicBoard, tracker: str) -> BoardRow | None:
+    values = public.ballots.filter(tracker=tracker).values_list(*ROW_FIELDS)
+    rows = _rows(values, public, None)
+    return rows[0] if rows else None
 
 
 @require_safe
@@ -213,24 +247,25 @@ def check_receipt(
 @election_view(*BOARD_PHASES, refused=NO_BOARD, as_json=True)
 @with_board
 def check_tracker_json(
-    request: HttpRequest, election: Election, tally: EncryptedTally, ballots: QuerySet[Ballot]
+    request: HttpRequest, election: Election, public: record.PublicBoard
 ) -> HttpResponse:
     """Where a tracker is on the board, as JSON: what the booth compares after a cast."""
     form = TrackerForm(request.GET)
     if not form.is_valid():
         return refusal(request, 400, "Give a tracker: 64 hexadecimal digits.", as_json=True)
     tracker = form.cleaned_data["tracker"]
-    found = _rows(ballots.filter(tracker=tracker).values_list(*ROW_FIELDS), ballots, None)
-    if not found:
+    row = _found(public, tracker)
+    if row is None:
         return JsonResponse({"tracker": tracker, "found": False})
-    row = found[0]
     return JsonResponse(
         {
             "tracker": tracker,
             "found": True,
+            "box": row.box,
             "sequence": row.sequence,
             "cast_at": row.cast_at,
             "chain_hash": row.chain_hash,
+            "replaced_by": row.replaced_by,
         }
     )
 
@@ -256,7 +291,7 @@ def streamed(view: Callable[..., HttpResponseBase]) -> ElectionView:
 @streamed
 def board_download(request: HttpRequest, election: Election) -> HttpResponseBase:
     try:
-        tally, ballots = record.public_board(election)
+        public = record.public_board(election)
     except services.ElectionError:
         return refusal(request, 409, NO_BOARD, as_json=True)
     header = {
@@ -264,10 +299,10 @@ def board_download(request: HttpRequest, election: Election) -> HttpResponseBase
         "slug": election.slug,
         "title": election.title,
         "status": election.status,
-        "ballot_count": int_to_hex(ballots.count()),
+        "ballot_count": int_to_hex(public.ballots.count()),
     }
-    chain = {"head": tally.head_hash, "closing": election.closing_hash or None}
-    chunks = record.render_board(header, chain, record.board_entries(ballots))
+    chain = {"head": public.head, "closing": election.closing_hash or None}
+    chunks = record.render_board(header, chain, record.board_entries(public))
     return _attachment(chunks, f"{election.slug}-board.json")
 
 

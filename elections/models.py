@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, ProtectedError, Q
 from django.utils import timezone
@@ -34,6 +34,14 @@ class BallotFormat(models.IntegerChoices):
     # before questions existed use it; their ballots stay verifiable as they are.
     V1 = 1, "v1 (one question, labels not bound)"
     V2 = 2, "v2 (questions, every label bound)"
+
+
+MAX_BALLOT_BOXES = 256
+
+
+def default_ballot_boxes() -> int:
+    """The number of boxes a new election gets (setting ``BALLOT_BOXES``)."""
+    return int(getattr(settings, "BALLOT_BOXES", 1))
 
 
 class Election(models.Model):
@@ -69,6 +77,23 @@ class Election(models.Model):
     published_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Seals the ballot board when the election closes (see elections/board.py).
     closing_hash = models.CharField(max_length=64, blank=True, editable=False)
+    # Each box has its own running tally, sequence numbers and hash chain, so casts to
+    # different boxes never contend; a voter's box follows from their pseudonym.
+    ballot_boxes = models.PositiveSmallIntegerField(
+        default=default_ballot_boxes,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_BALLOT_BOXES)],
+        help_text=(
+            "Ballot boxes the board is split into (1 to 256). More boxes let more web "
+            "processes store ballots at once; the results are the same."
+        ),
+    )
+    allow_revoting = models.BooleanField(
+        default=False,
+        help_text=(
+            "Voters may replace their ballot until the close; only the last one counts. "
+            "The board shows every ballot, each replaced one marked."
+        ),
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -79,6 +104,11 @@ class Election(models.Model):
                 | Q(opens_at__lt=F("closes_at")),
                 name="elections_election_opens_before_closes",
                 violation_error_message="The election must open before it closes.",
+            ),
+            models.CheckConstraint(
+                condition=Q(ballot_boxes__gte=1, ballot_boxes__lte=MAX_BALLOT_BOXES),
+                name="elections_election_ballot_boxes_range",
+                violation_error_message="An election has from 1 to 256 ballot boxes.",
             ),
         ]
 
@@ -255,7 +285,12 @@ class Ballot(models.Model):
     )
     # The context the proofs are bound to: a pseudonym of (election, voter).
     voter_context = models.CharField(max_length=200)
-    sequence = models.PositiveIntegerField(help_text="Position on the ballot board, from 1.")
+    # Which of the election's boxes: a function of the voter's pseudonym (board.box_of).
+    box = models.PositiveSmallIntegerField(default=0)
+    sequence = models.PositiveIntegerField(help_text="Position in its box's chain, from 1.")
+    # 1 for a voter's first ballot; a replacing ballot (revoting) has the next number,
+    # so the database lets only one ballot take each place in a voter's history.
+    revision = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1)])
     tracker = models.CharField(max_length=64, help_text="SHA-256 of the canonical ballot.")
     content = models.TextField(help_text="Canonical JSON of the encrypted ballot and proofs.")
     cast_at = models.DateTimeField(help_text="UTC, whole milliseconds (part of the chain hash).")
@@ -266,14 +301,15 @@ class Ballot(models.Model):
     objects = BallotQuerySet.as_manager()
 
     class Meta:
-        ordering = ["election", "sequence"]
+        ordering = ["election", "box", "sequence"]
         constraints = [
-            # One ballot per voter and election, whatever arrives concurrently.
+            # One ballot per voter and election, whatever arrives concurrently: without
+            # revoting every ballot is revision 1; with it, one ballot per revision.
             models.UniqueConstraint(
-                fields=["election", "voter"], name="elections_ballot_one_per_voter"
+                fields=["election", "voter", "revision"], name="elections_ballot_one_per_revision"
             ),
             models.UniqueConstraint(
-                fields=["election", "sequence"], name="elections_ballot_unique_sequence"
+                fields=["election", "box", "sequence"], name="elections_ballot_unique_sequence"
             ),
             # A copied or re-encoded ballot has the same canonical form, hence the same tracker.
             models.UniqueConstraint(fields=["tracker"], name="elections_ballot_unique_tracker"),
@@ -288,20 +324,25 @@ class Ballot(models.Model):
 
 
 class EncryptedTally(models.Model):
-    """The running product of the ballots cast, one ciphertext per slot.
+    """One ballot box's running product of the ballots cast, one ciphertext per slot.
 
     Slots are every question's options in ballot order, each question's blank
     (when allowed) after its options, as in the election parameters.
 
-    It holds the product of the ballots numbered 1 to ``ballot_count`` and only
-    moves by compare-and-swap on ``version`` (see ``elections/ballot_box.py``).
+    It holds the product of the box's ballots numbered 1 to ``ballot_count``, less
+    those replaced by a later ballot of the same voter, and only moves by
+    compare-and-swap on ``version`` (see ``elections/ballot_box.py``).
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    election = models.OneToOneField(Election, on_delete=models.CASCADE, related_name="tally")
+    election = models.ForeignKey(Election, on_delete=models.CASCADE, related_name="box_tallies")
+    box = models.PositiveSmallIntegerField(default=0)
     # Lowercase hex ciphertexts in slot (ballot) order.
     ciphertexts = models.JSONField(default=list)
+    # The box's ballots folded so far (its last sequence number), replaced ones included.
     ballot_count = models.PositiveIntegerField(default=0)
+    # Of those, the ballots that count: each voter's last.
+    counted = models.PositiveIntegerField(default=0)
     # The chain hash of the latest ballot (the genesis hash before the first one).
     head_hash = models.CharField(max_length=64, blank=True)
     # Set when the election closes: nothing more is folded in after that.
@@ -311,9 +352,13 @@ class EncryptedTally(models.Model):
 
     class Meta:
         verbose_name_plural = "encrypted tallies"
+        ordering = ["election", "box"]
+        constraints = [
+            models.UniqueConstraint(fields=["election", "box"], name="elections_tally_one_per_box")
+        ]
 
     def __str__(self) -> str:
-        return f"Tally of {self.election} ({self.ballot_count} ballots)"
+        return f"Tally of {self.election}, box {self.box} ({self.ballot_count} ballots)"
 
 
 class TrusteeDecryption(models.Model):

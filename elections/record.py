@@ -14,7 +14,10 @@ before questions existed (ballot format v1) keeps the v1 layout, byte for byte,
 so its published record stays what it was; every other election gets v2, whose
 parameters carry every label.
 
-An election decrypted by trustees (any K of N) adds, in v2, the trustees'
+An election with several ballot boxes or with revoting gets v3: v2 with each
+ballot's box and the ballot that replaced it, and one chain per box.
+
+An election decrypted by trustees (any K of N) adds, in v2 and v3, the trustees'
 public key after the parameters and, once published, their partial
 decryptions after the results; its results carry no decryption proof.
 
@@ -34,11 +37,11 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from accounts.models import Role, User
 
-from . import board, crypto, services
+from . import ballot_box, board, crypto, services
 from .crypto.encoding import int_to_hex
 from .crypto.params import PARAMS_FORMAT_V1
 from .models import (
@@ -53,6 +56,7 @@ from .models import (
 from .verify import (
     RECORD_FORMAT,
     RECORD_FORMAT_V1,
+    RECORD_FORMAT_V3,
     ChunkReader,
     ProgressCallback,
     Report,
@@ -78,6 +82,10 @@ class BoardEntry:
     tracker: str
     chain_hash: str
     content: str
+    # v3 only (``box`` None otherwise): the ballot's box, and the sequence number of
+    # the ballot of the same voter that replaced it (None: it counts).
+    box: int | None = None
+    replaced_by: int | None = None
 
 
 @dataclass(frozen=True)
@@ -103,6 +111,8 @@ class RecordParts:
     # The audited ballots' stored documents in posting order; the section is
     # written only when there is at least one (v2 only).
     audited_ballots: list[str] = field(default_factory=list)
+    # v3: several ballot boxes or revoting.
+    boxes: bool = False
 
     def __post_init__(self) -> None:
         v1 = self.params.get("format") == PARAMS_FORMAT_V1
@@ -110,12 +120,14 @@ class RecordParts:
             raise ValueError("a v1 record, and only a v1 record, has a candidates section")
         if v1 and (self.trustees is not None or self.partial_decryptions is not None):
             raise ValueError("a v1 record has no trustees")
-        if v1 and self.audited_ballots:
-            raise ValueError("a v1 record has no audited ballots")
+        if v1 and (self.audited_ballots or self.boxes):
+            raise ValueError("a v1 record has no audited ballots and one ballot box")
 
     @property
     def format(self) -> str:
-        return RECORD_FORMAT_V1 if self.candidates is not None else RECORD_FORMAT
+        if self.candidates is not None:
+            return RECORD_FORMAT_V1
+        return RECORD_FORMAT_V3 if self.boxes else RECORD_FORMAT
 
 
 def _dump(value: Any) -> str:
@@ -140,12 +152,18 @@ def _stored_json(content: str) -> str:
 def entry_json(entry: BoardEntry, *, with_voter_context: bool = True) -> str:
     """One ballot entry as a JSON object; the public board leaves out the pseudonym."""
     context = f'"voter_context":{_dump(entry.voter_context)},' if with_voter_context else ""
+    box = replaced = ""
+    if entry.box is not None:
+        box = f'"box":"{int_to_hex(entry.box)}",'
+        later = None if entry.replaced_by is None else int_to_hex(entry.replaced_by)
+        replaced = f'"replaced_by":{_dump(later)},'
     return (
         f'{{"sequence":"{int_to_hex(entry.sequence)}",'
-        f"{context}"
+        f"{box}{context}"
         f'"cast_at":{_dump(entry.cast_at)},'
         f'"tracker":{_dump(entry.tracker)},'
         f'"chain_hash":{_dump(entry.chain_hash)},'
+        f"{replaced}"
         f'"ballot":{_stored_json(entry.content)}}}'
     )
 
@@ -278,56 +296,123 @@ def _candidates_v1(election: Election) -> list[dict[str, str]]:
     ]
 
 
-def record_parts(election: Election, tally: EncryptedTally, ballot_count: int) -> RecordParts:
+def uses_boxes(election: Election) -> bool:
+    """Whether the election's record and board name each ballot's box (format v3)."""
+    return election.ballot_boxes > 1 or election.allow_revoting
+
+
+def record_parts(election: Election, public: PublicBoard) -> RecordParts:
     """Read every section but the ballots from the database.
 
-    The record's version follows the election's ballot format (its parameters).
+    The record's version follows the election's ballot format (its parameters),
+    and its boxes and revoting (v3).
     """
     params = services.election_params(election)
     v1 = params.version == 1
     results = None
     if election.status == Status.PUBLISHED:
         results = _results_v1(election) if v1 else _results_v2(election)
+    header: dict[str, Any] = {
+        "id": str(election.id),
+        "slug": election.slug,
+        "title": election.title,
+        "status": election.status,
+        "opened_at": format_time(election.opened_at),
+        "closed_at": format_time(election.closed_at),
+        "published_at": format_time(election.published_at),
+        "ballot_count": int_to_hex(public.ballots.count()),
+    }
+    tallies = public.tallies
+    boxes = uses_boxes(election) and not v1
+    if boxes:
+        header["ballot_boxes"] = int_to_hex(election.ballot_boxes)
+        header["revoting"] = "1" if election.allow_revoting else "0"
+        chain: dict[str, Any] = {
+            "boxes": [
+                {
+                    "genesis": board.box_genesis_hash(
+                        params.fingerprint, tally.box, election.ballot_boxes
+                    ),
+                    "head": tally.head_hash,
+                    "ballots": int_to_hex(tally.ballot_count),
+                }
+                for tally in tallies
+            ],
+            "closing": election.closing_hash or None,
+        }
+        ciphertexts = [int_to_hex(total) for total in ballot_box.combined_totals(params, tallies)]
+    else:
+        chain = {
+            "genesis": board.genesis_hash(params.fingerprint),
+            "head": tallies[0].head_hash,
+            "closing": election.closing_hash or None,
+        }
+        ciphertexts = list(tallies[0].ciphertexts)
     return RecordParts(
-        election={
-            "id": str(election.id),
-            "slug": election.slug,
-            "title": election.title,
-            "status": election.status,
-            "opened_at": format_time(election.opened_at),
-            "closed_at": format_time(election.closed_at),
-            "published_at": format_time(election.published_at),
-            "ballot_count": int_to_hex(ballot_count),
-        },
+        election=header,
         params=json.loads(crypto.params_to_json(params)),
         candidates=_candidates_v1(election) if v1 else None,
         voter_roll=voter_roll_section(election),
-        chain={
-            "genesis": board.genesis_hash(params.fingerprint),
-            "head": tally.head_hash,
-            "closing": election.closing_hash or None,
-        },
+        chain=chain,
         encrypted_tally={
-            "ciphertexts": list(tally.ciphertexts),
-            "ballot_count": int_to_hex(tally.ballot_count),
+            "ciphertexts": ciphertexts,
+            "ballot_count": int_to_hex(sum(tally.counted for tally in tallies)),
         },
         results=results,
         trustees=None if v1 or not election.has_trustees else election.trustee_key,
         partial_decryptions=None if v1 else _partial_decryptions(election),
         audited_ballots=[] if v1 else _audited_ballots(election),
+        boxes=boxes,
     )
 
 
-def board_entries(ballots: QuerySet[Ballot]) -> Iterator[BoardEntry]:
-    """The given ballots in sequence order, fetched a chunk at a time."""
-    rows = ballots.order_by("sequence").values_list(
-        "sequence", "voter_context", "cast_at", "tracker", "chain_hash", "content"
-    )
-    for sequence, context, cast_at, tracker, chain_hash, content in rows.iterator(
-        chunk_size=BALLOTS_PER_QUERY
-    ):
+ENTRY_FIELDS = (
+    "box",
+    "sequence",
+    "voter_context",
+    "cast_at",
+    "tracker",
+    "chain_hash",
+    "content",
+    "voter_id",
+    "revision",
+)
+
+
+def board_entries(public: PublicBoard) -> Iterator[BoardEntry]:
+    """The board's ballots in box then sequence order, fetched a chunk at a time.
+
+    With boxes or revoting each entry names its box and, for a replaced ballot, the
+    ballot of the same voter that replaced it (looked up a chunk at a time, so
+    memory stays flat).
+    """
+    rows = public.ballots.order_by("box", "sequence").values_list(*ENTRY_FIELDS)
+    chunk: list[tuple[Any, ...]] = []
+    for row in rows.iterator(chunk_size=BALLOTS_PER_QUERY):
+        chunk.append(row)
+        if len(chunk) == BALLOTS_PER_QUERY:
+            yield from _entries(public, chunk)
+            chunk = []
+    yield from _entries(public, chunk)
+
+
+def _entries(public: PublicBoard, rows: list[tuple[Any, ...]]) -> Iterator[BoardEntry]:
+    replacing: dict[tuple[Any, int], int] = {}
+    if public.revoting and rows:
+        later = public.ballots.filter(
+            voter_id__in={row[7] for row in rows}, revision__gt=1
+        ).values_list("voter_id", "revision", "sequence")
+        replacing = {(voter, revision - 1): sequence for voter, revision, sequence in later}
+    for box, sequence, context, cast_at, tracker, chain_hash, content, voter, revision in rows:
         yield BoardEntry(
-            sequence, context, board.format_cast_at(cast_at), tracker, chain_hash, content
+            sequence,
+            context,
+            board.format_cast_at(cast_at),
+            tracker,
+            chain_hash,
+            content,
+            box=box if public.boxes else None,
+            replaced_by=replacing.get((voter, revision)),
         )
 
 
@@ -344,9 +429,8 @@ def stream_record(election: Election, *, include_unpublished: bool = False) -> I
         raise services.WrongPhase("A draft election has no record: it has not been opened.")
     if election.status != Status.PUBLISHED and not include_unpublished:
         raise RecordNotPublic("The election record is published together with the results.")
-    tally, ballots = public_board(election)
-    parts = record_parts(election, tally, ballots.count())
-    return render_record(parts, board_entries(ballots))
+    public = public_board(election)
+    return render_record(record_parts(election, public), board_entries(public))
 
 
 def verify_board(
@@ -370,21 +454,42 @@ def verify_board(
         crypto.shutdown_workers()
 
 
-def public_board(election: Election) -> tuple[EncryptedTally, QuerySet[Ballot]]:
-    """The running tally and the ballots on the public board, read as one snapshot.
+@dataclass(frozen=True)
+class PublicBoard:
+    """The running tallies and the ballots on the public board, read as one snapshot."""
+
+    tallies: list[EncryptedTally]
+    ballots: QuerySet[Ballot]
+    # Whether entries name their box and replacement (format v3).
+    boxes: bool
+    revoting: bool
+
+    @property
+    def head(self) -> str:
+        """The head hash; with several boxes, the hash over every box's head."""
+        if len(self.tallies) == 1:
+            return self.tallies[0].head_hash
+        return board.boxes_closing_hash([(t.head_hash, t.ballot_count) for t in self.tallies])
+
+
+def public_board(election: Election) -> PublicBoard:
+    """The running tallies and the ballots on the public board, read as one snapshot.
 
     Raises ``WrongPhase`` when the election has no board (a draft).
     """
-    tally = EncryptedTally.objects.filter(election=election).first()
-    if election.status == Status.DRAFT or tally is None:
+    tallies = ballot_box.box_tallies(election)
+    if election.status == Status.DRAFT or not tallies:
         raise services.WrongPhase("This election has no ballot board.")
-    # An open election's board grows while we read: the running tally's count
-    # marks a consistent snapshot (a ballot and the tally are written together).
+    # An open election's board grows while we read: each box tally's count marks a
+    # consistent snapshot (a ballot and its tally are written together).
     # Once closed, every stored ballot goes out, so an inserted one shows.
     ballots = Ballot.objects.filter(election=election)
     if election.status == Status.OPEN:
-        ballots = ballots.filter(sequence__lte=tally.ballot_count)
-    return tally, ballots
+        within = Q()
+        for tally in tallies:
+            within |= Q(box=tally.box, sequence__lte=tally.ballot_count)
+        ballots = ballots.filter(within)
+    return PublicBoard(tallies, ballots, uses_boxes(election), election.allow_revoting)
 
 
 def render_board(

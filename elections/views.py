@@ -7,17 +7,21 @@ election from the URL, never from the body.
 
 import json
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import cast
 
 from django.contrib.auth.decorators import login_required
-from django.db.models import Q, QuerySet
+from django.core.paginator import Paginator
+from django.db.models import Count, F, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
+from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
@@ -25,7 +29,7 @@ from accounts.decorators import role_required
 from accounts.models import Role, User
 from accounts.network import client_ip
 
-from . import crypto, services
+from . import board, crypto, notifications, services
 from .board_views import board_entry_url
 from .charts import BarChart, bar_chart, percent
 from .decorators import (
@@ -69,26 +73,126 @@ def elections_for(user: User | None) -> QuerySet[Election]:
     return visible.filter(Q(roll_mode=RollMode.ALL_APPROVED_VOTERS) | Q(pk__in=on_roll))
 
 
-def election_lists(request: HttpRequest) -> dict[str, object]:
+def personal_lists(request: HttpRequest) -> dict[str, object]:
+    """The signed-in visitor's own elections, and those they have voted in."""
     user = request.user if request.user.is_authenticated else None
     voted = set()
     if user is not None:
         voted = set(Ballot.objects.filter(voter=user).values_list("election_id", flat=True))
-    return {
-        "my_elections": elections_for(user),
-        "voted_ids": voted,
-        "published": Election.objects.filter(status=Status.PUBLISHED).order_by("-published_at"),
-    }
+    return {"my_elections": elections_for(user), "voted_ids": voted}
 
 
 @require_safe
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "home.html", election_lists(request))
+    published = Election.objects.filter(status=Status.PUBLISHED).order_by("-published_at")
+    return render(request, "home.html", {**personal_lists(request), "published": published})
+
+
+# --- The public listing --------------------------------------------------------------
+
+PUBLISHED_PER_PAGE = 25
+
+
+@dataclass(frozen=True)
+class ListedElection:
+    """One election as the public listing shows it."""
+
+    election: Election
+    phase: str  # "upcoming", "open", "ended", "closed" or "published"
+    phase_label: str
+    voting_from: datetime | None
+    voting_until: datetime | None
+    ballots: int
+
+
+def public_elections() -> QuerySet[Election]:
+    """Every election past its draft, each with ``voted``: how many voters cast a ballot.
+
+    Counted from the ballots in the same query (one voter is one ballot that counts,
+    also where a voter may replace their ballot), so a page of any length costs one
+    query per section.
+    """
+    return Election.objects.filter(status__in=PUBLIC_PHASES).annotate(
+        voted=Count("ballots__voter", distinct=True)
+    )
+
+
+def voting_period(election: Election) -> tuple[datetime | None, datetime | None]:
+    """When ballots were or will be taken: the schedule, bounded by the real opening and close."""
+    starts = max((m for m in (election.opens_at, election.opened_at) if m), default=None)
+    ends = min((m for m in (election.closes_at, election.closed_at) if m), default=None)
+    return starts, ends
+
+
+def phase_of(election: Election, now: datetime) -> tuple[str, str]:
+    """The election's phase as a visitor sees it, and its label.
+
+    An open election outside its schedule takes no ballots, so it is not called open.
+    """
+    if election.status == Status.OPEN:
+        if election.opens_at is not None and now < election.opens_at:
+            return "upcoming", gettext("Opens soon")
+        if election.closes_at is not None and now >= election.closes_at:
+            return "ended", gettext("Voting ended")
+        return "open", gettext("Open for voting")
+    if election.status == Status.CLOSED:
+        return "closed", gettext("Closed, results to come")
+    return "published", gettext("Results published")
+
+
+@dataclass(frozen=True)
+class ListingSection:
+    """One part of the public listing: open, closed or published elections."""
+
+    key: str
+    heading: str
+    empty: str
+    rows: list[ListedElection]
+
+
+def listed(elections: Iterable[Election], now: datetime) -> list[ListedElection]:
+    rows = []
+    for election in elections:
+        starts, ends = voting_period(election)
+        phase, label = phase_of(election, now)
+        ballots: int = election.voted  # type: ignore[attr-defined]
+        rows.append(ListedElection(election, phase, label, starts, ends, ballots))
+    return rows
 
 
 @require_safe
 def election_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "elections/list.html", election_lists(request))
+    now = timezone.now()
+    elections = public_elections()
+    published = Paginator(
+        elections.filter(status=Status.PUBLISHED).order_by("-published_at", "title"),
+        PUBLISHED_PER_PAGE,
+    ).get_page(request.GET.get("page"))
+    open_first_to_close = elections.filter(status=Status.OPEN).order_by(
+        F("closes_at").asc(nulls_last=True), "title"
+    )
+    sections = [
+        ListingSection(
+            "open",
+            gettext("Open for voting"),
+            gettext("No election is open at the moment."),
+            listed(open_first_to_close, now),
+        ),
+        ListingSection(
+            "closed",
+            gettext("Closed, results to come"),
+            gettext("No closed election is waiting for its results."),
+            listed(elections.filter(status=Status.CLOSED).order_by("-closed_at"), now),
+        ),
+        ListingSection(
+            "published",
+            gettext("Results published"),
+            gettext("No results have been published yet."),
+            listed(published.object_list, now),
+        ),
+    ]
+    context = {**personal_lists(request), "sections": sections, "published_page": published}
+    return render(request, "elections/list.html", context)
 
 
 # --- One election -------------------------------------------------------------------
@@ -106,42 +210,81 @@ class Turnout:
 
 
 def turnout_of(election: Election) -> Turnout:
-    """Ballots counted and the chain hash of the latest (the genesis hash before the first).
+    """Voters who voted, and the board's head (the genesis hash before the first ballot).
 
-    Both come from the running tally, in one read: polled by every open election
+    Both come from the running tallies, in one read: polled by every open election
     page, it must not count the ballots, and the count and the head then describe
-    the same board.
+    the same board. With several boxes the head is the hash over every box's head
+    (``board.boxes_closing_hash``: what the closing hash would be now).
     """
-    counted = EncryptedTally.objects.filter(election=election).values_list(
-        "ballot_count", "head_hash"
+    tallies = list(
+        EncryptedTally.objects.filter(election=election)
+        .order_by("box")
+        .values_list("counted", "ballot_count", "head_hash")
     )
-    ballots, head = counted.first() or (0, "")
-    return Turnout(ballots, services.eligible_voter_count(election), head or None)
+    voted = sum(counted for counted, _, _ in tallies)
+    if len(tallies) > 1:
+        head = board.boxes_closing_hash([(head, length) for _, length, head in tallies])
+    else:
+        head = tallies[0][2] if tallies else ""
+    return Turnout(voted, services.eligible_voter_count(election), head or None)
 
 
 def own_ballot(election: Election, user: object) -> Ballot | None:
     if not isinstance(user, User):
         return None
-    return Ballot.objects.filter(election=election, voter=user).first()
+    # With revoting, the latest: the one that counts.
+    return Ballot.objects.filter(election=election, voter=user).order_by("-revision").first()
+
+
+def voting_state(election: Election, user: object, ballot: Ballot | None, now: datetime) -> str:
+    """What the election page tells this visitor about voting, as a key the page explains.
+
+    The election's phase first (nobody votes in a draft or once voting has ended),
+    then what stops this visitor's account, as the booth would refuse it.
+    """
+    phase = "draft" if election.is_draft else phase_of(election, now)[0]
+    if ballot is not None:
+        # Where revoting is allowed, a voter replaces their ballot through the booth.
+        return "may_replace" if election.allow_revoting and phase == "open" else "voted"
+    if phase in ("draft", "ended", "closed", "published"):
+        return phase
+    return account_state(election, user) or phase  # "open" or "upcoming"
+
+
+def account_state(election: Election, user: object) -> str:
+    """Why this visitor's account cannot vote in ``election``, or ``""`` if it can."""
+    if not isinstance(user, User):
+        return "sign_in"
+    if not user.is_approved:
+        return "pending"
+    if user.is_candidate:
+        return "candidate"
+    if user.is_administrator:
+        return "administrator"
+    if not services.is_eligible(election, user):
+        return "not_on_roll"
+    return ""
 
 
 @require_safe
 @election_view()
 def election_detail(request: HttpRequest, election: Election) -> HttpResponse:
+    now = timezone.now()
     ballot = own_ballot(election, request.user)
-    can_vote = (
-        ballot is None
-        and isinstance(request.user, User)
-        and election.accepts_ballots_at()
-        and services.is_eligible(election, request.user)
-    )
+    voting = voting_state(election, request.user, ballot, now)
+    voting_from, voting_until = voting_period(election)
     context = {
         "election": election,
         "questions": services.ordered_questions(election),
         "turnout": None if election.is_draft else turnout_of(election),
         "ballot": ballot,
-        "can_vote": can_vote,
-        "now": timezone.now(),
+        "voting": voting,
+        "can_vote": voting == "open",
+        "voting_from": voting_from,
+        "voting_until": voting_until,
+        "login_url": f"{reverse('login')}?{urlencode({'next': request.get_full_path()})}",
+        "now": now,
     }
     return render(request, "elections/detail.html", context)
 
@@ -207,7 +350,8 @@ def booth(request: HttpRequest, election: Election) -> HttpResponse:
     # A voter who has voted (in another tab, or coming back) sees the receipt and nothing else;
     # never_cache makes the back button ask again rather than show a stale booth.
     voter = cast(User, request.user)
-    if own_ballot(election, voter) is not None:
+    voted = own_ballot(election, voter)
+    if voted is not None and not election.allow_revoting:
         return redirect("elections:receipt", slug=election.slug)
     params = services.election_params(election)
     questions = booth_questions(election)
@@ -236,8 +380,16 @@ def booth(request: HttpRequest, election: Election) -> HttpResponse:
         "check_json_url": reverse("elections:check_json", kwargs=slug),
         "check_url": reverse("elections:check", kwargs=slug),
         "storage_key": booth_storage_key(election),
+        # A voter may cast again to replace their ballot: the booth then does not
+        # turn to the receipt because this voter has voted.
+        "revoting": election.allow_revoting,
     }
-    context = {"election": election, "questions": questions, "booth_params": booth_params}
+    context = {
+        "election": election,
+        "questions": questions,
+        "booth_params": booth_params,
+        "replacing": voted,
+    }
     return render(request, "elections/booth.html", context)
 
 
@@ -262,6 +414,7 @@ def cast_ballot(request: HttpRequest, election: Election) -> HttpResponse:
             client_ip(request),
         )
         return JsonResponse({"error": str(error)}, status=error.status_code)
+    notifications.ballot_cast(election=election, voter=cast(User, request.user), ballot=ballot)
     receipt_url = reverse("elections:receipt", kwargs={"slug": election.slug})
     return JsonResponse(
         {"tracker": ballot.tracker, "sequence": ballot.sequence, "receipt_url": receipt_url},
@@ -278,13 +431,20 @@ def receipt(request: HttpRequest, election: Election) -> HttpResponse:
     ballot = own_ballot(election, request.user)
     if ballot is None:
         raise Http404("You have not voted in this election.")
-    entry_url = board_entry_url(election, Ballot.objects.filter(election=election), ballot.sequence)
+    entry_url = board_entry_url(election, ballot)
     check_url = request.build_absolute_uri(
         reverse("elections:check", kwargs={"slug": election.slug})
     )
+    # With revoting: the voter's earlier ballots, each replaced by the next.
+    replaced = Ballot.objects.filter(
+        election=election, voter=ballot.voter_id, revision__lt=ballot.revision
+    ).order_by("-revision")
     context = {
         "election": election,
         "ballot": ballot,
+        "boxes": election.ballot_boxes > 1,
+        "replaced": replaced.only("tracker", "sequence", "cast_at"),
+        "may_replace": election.allow_revoting and election.accepts_ballots_at(),
         "entry_url": entry_url,
         "check_url": check_url,
         "receipt_data": receipt_data(election, ballot, check_url),

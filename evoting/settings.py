@@ -243,6 +243,12 @@ BALLOT_VERIFY_PROCESSES = env.int("BALLOT_VERIFY_PROCESSES", default=1)
 # Worker processes for the full check of the board that runs before every decryption
 # (elections/record.py, verify_board); 0 means one per core.
 TALLY_CHECK_PROCESSES = env.int("TALLY_CHECK_PROCESSES", default=0)
+# Ballot boxes a new election gets (its own field once created; see README, "Choosing
+# workers and boxes"): each box has its own running tally and hash chain.
+BALLOT_BOXES = env.int("BALLOT_BOXES", default=1)
+# Most checked ballots one web process stores together, in one insert and one
+# compare-and-swap of their box's tally (elections/ballot_box.py).
+BALLOT_STORE_BATCH = env.int("BALLOT_STORE_BATCH", default=64)
 
 # --- Security headers and cookies ----------------------------------------
 SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=not DEBUG)
@@ -341,6 +347,10 @@ else:
 EMAIL_TIMEOUT = 20
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="E-voting <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
-# The address of the site as voters reach it, for links in emails sent by commands
-# (a web request knows its own address).
+# Notifications (accounts/notifications.py, elections/notifications.py): the same email
+# about the same thing goes to the same person at most once in this window, and an
+# invitation or reminder run finished within it is not repeated.
+EMAIL_REPEAT_WINDOW = env.int("EMAIL_REPEAT_WINDOW_HOURS", default=24) * 60 * 60
+# The address of the site as voters reach it, for the links in every email (those sent
+# by commands and those sent after a commit have no request to take it from).
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000" if DEBUG else "")

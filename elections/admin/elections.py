@@ -36,6 +36,7 @@ from .common import (
     TEMPLATES,
     acting_user,
 )
+from .dashboard import ElectionDashboard
 from .questions import QuestionInline, save_ordered_formset
 from .trustees import TrusteeUploads
 
@@ -46,11 +47,12 @@ SINGLE_KEY_DECRYPTION = (
 
 
 @admin.register(Election)
-class ElectionAdmin(TrusteeUploads, admin.ModelAdmin[Election]):
-    list_display = ("title", "slug", "status", "turnout", "opens_at", "closes_at")
+class ElectionAdmin(TrusteeUploads, ElectionDashboard, admin.ModelAdmin[Election]):
+    list_display = ("title", "slug", "status", "turnout", "opens_at", "closes_at", "dashboard")
     list_filter = ("status", "roll_mode")
     search_fields = ("title", "slug", "description")
     form = ElectionForm
+    change_form_template = TEMPLATES + "change_form_dashboard.html"
     inlines = [QuestionInline]
     actions = [
         "generate_keys",
@@ -86,6 +88,11 @@ class ElectionAdmin(TrusteeUploads, admin.ModelAdmin[Election]):
     @admin.display(description="Turnout (ballots cast)", ordering="ballots_cast")
     def turnout(self, obj: Election) -> int:
         return int(getattr(obj, "ballots_cast", 0))
+
+    @admin.display(description="Dashboard")
+    def dashboard(self, obj: Election) -> str:
+        url = reverse("admin:elections_election_dashboard", args=[obj.pk])
+        return format_html('<a href="{}">Steps and state of {}</a>', url, obj.slug)
 
     @admin.display(description="Election id (for the trustees' ceremony)")
     def election_id(self, obj: Election) -> str:
@@ -352,6 +359,7 @@ class ElectionAdmin(TrusteeUploads, admin.ModelAdmin[Election]):
                 name="elections_election_import_voters",
             ),
             *self.trustee_urls(),
+            *self.dashboard_urls(),
             *super().get_urls(),
         ]
 

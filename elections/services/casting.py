@@ -48,7 +48,8 @@ REFUSED_BALLOT_WINDOW = 15 * 60
 def cast_ballot(*, election: Election, voter: User, payload: str | bytes) -> Ballot:
     """Check a ballot and store it together with its product into the encrypted tally.
 
-    The expensive proof check runs before any write. The ballot box re-reads the
+    With revoting on, a voter's new ballot replaces their previous one. The
+    expensive proof check runs before any write. The ballot box re-reads the
     election when it stores the ballot, so a ballot racing with the close is either
     on the board and in the tally, or refused and not stored.
     """
@@ -56,7 +57,10 @@ def cast_ballot(*, election: Election, voter: User, payload: str | bytes) -> Bal
         raise NotEligible("You are not on the voter roll of this election.")
     if not election.accepts_ballots_at(timezone.now()):
         raise WrongPhase("This election is not accepting ballots now.")
-    if Ballot.objects.filter(election=election, voter=voter).exists():
+    if (
+        not election.allow_revoting
+        and Ballot.objects.filter(election=election, voter=voter).exists()
+    ):
         raise AlreadyVoted("You have already voted in this election.")
     params = election_params(election)
     context = voter_context(election, voter)

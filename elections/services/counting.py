@@ -15,7 +15,7 @@ from accounts.models import User
 from elections import crypto
 from elections.crypto.encoding import int_to_hex
 
-from .. import ballot_box, board
+from .. import ballot_box, board, notifications
 from ..concurrency import atomic_write
 from ..models import (
     PUBLISHED_IS_PERMANENT,
@@ -56,7 +56,7 @@ def close_election(*, election: Election, actor: User | None) -> None:
     ):
         raise WrongPhase("Only an open election can be closed.")
     try:
-        tally = ballot_box.close_box(election, election_params(election))
+        tallies = ballot_box.close_box(election, election_params(election))
     except ballot_box.UnverifiedBallot as error:
         log_action(
             actor=actor,
@@ -69,14 +69,18 @@ def close_election(*, election: Election, actor: User | None) -> None:
             "Nothing of it was counted."
         ) from error
     Election.objects.filter(pk=election.pk).update(
-        closing_hash=board.closing_hash(tally.head_hash, tally.ballot_count)
+        closing_hash=board.boxes_closing_hash([(t.head_hash, t.ballot_count) for t in tallies])
     )
     election.refresh_from_db()
     log_action(
         actor=actor,
         action="elections.election.closed",
         target=election,
-        data={"ballots": tally.ballot_count, "closing_hash": election.closing_hash},
+        data={
+            "ballots": sum(t.ballot_count for t in tallies),
+            "counted": sum(t.counted for t in tallies),
+            "closing_hash": election.closing_hash,
+        },
     )
 
 
@@ -105,24 +109,29 @@ class TallyReport:
         return [(q, options, blank[0] if blank else None) for q, options, blank in grouped.values()]
 
 
-def product_of_ballots(
-    election: Election, params: crypto.ElectionParams, limit: int | None = None
-) -> tuple[list[int], int]:
-    """Recompute each slot's encrypted total from the stored ballots (up to ``limit``).
+def product_of_ballots(election: Election, params: crypto.ElectionParams) -> tuple[list[int], int]:
+    """Recompute each slot's encrypted total from the stored ballots that count.
 
-    Returns the totals in slot order and the number of ballots. Ballots
+    Returns the totals in slot order and the number of ballots counted (each
+    voter's last, with revoting). Ballots
     are parsed one at a time, so memory stays flat however many there are. A
     stored ballot that no longer parses can only come from tampering with the
     database: it is a ``TallyMismatch`` naming its sequence number.
     """
-    rows = election.ballots.order_by("sequence").values_list("sequence", "content")
-    if limit is not None:
-        rows = rows.filter(sequence__lte=limit)
+    rows = election.ballots.order_by("box", "sequence").values_list(
+        "sequence", "content", "voter_id", "revision"
+    )
+    # With revoting only each voter's last ballot counts.
+    replaced = set(
+        election.ballots.filter(revision__gt=1).values_list("voter_id", "revision").iterator()
+    )
     counted = 0
 
     def parsed() -> Iterator[crypto.Ballot]:
         nonlocal counted
-        for sequence, content in rows.iterator(chunk_size=500):
+        for sequence, content, voter, revision in rows.iterator(chunk_size=500):
+            if (voter, revision + 1) in replaced:
+                continue
             try:
                 ballot = crypto.parse_ballot(params, content)
             except crypto.CryptoError as error:
@@ -189,6 +198,7 @@ def decrypt_tally(
         target=election,
         data={"ballots": ballots, "republished": already},
     )
+    notifications.results_published(election=election, republished=already)
     return TallyReport(
         ballots=ballots,
         counts=[
@@ -284,7 +294,7 @@ def verified_totals(
 
     report = record.verify_board(election, progress=progress)
     if report.ok and report.verified_totals is not None:
-        return report.verified_totals, report.ballots
+        return report.verified_totals, report.counted
     failures = [
         {"check": f.check, "sequence": f.sequence, "position": f.position, "message": f.message}
         for f in report.failures[:20]

@@ -13,14 +13,12 @@ from django.views.decorators.debug import sensitive_variables
 from accounts.audit import log_action
 from accounts.models import User
 from elections import crypto
-from elections.crypto.encoding import int_to_hex
 
-from .. import board
+from .. import ballot_box
 from ..concurrency import atomic_write
 from ..models import (
     Candidate,
     Election,
-    EncryptedTally,
     Question,
     RollEntry,
     RollMode,
@@ -102,15 +100,7 @@ def open_election(*, election: Election, actor: User | None) -> None:
             pk=election.pk, status=Status.DRAFT, public_key=election.public_key
         ).update(status=Status.OPEN, opened_at=opened_at):
             raise WrongPhase("Only a draft election can be opened.")
-        EncryptedTally.objects.update_or_create(
-            election=election,
-            defaults={
-                "ciphertexts": [int_to_hex(crypto.encrypted_zero())] * params.slot_count,
-                "ballot_count": 0,
-                "head_hash": board.genesis_hash(params.fingerprint),
-                "version": 0,
-            },
-        )
+        ballot_box.create_boxes(election, params)
     election.status, election.opened_at = Status.OPEN, opened_at
     log_action(actor=actor, action="elections.election.opened", target=election)
 
@@ -215,6 +205,8 @@ def copy_as_draft(*, election: Election, actor: User | None, slug: str | None = 
             title=election.title[: title_length - len(COPY_SUFFIX)] + COPY_SUFFIX,
             description=election.description,
             roll_mode=election.roll_mode,
+            ballot_boxes=election.ballot_boxes,
+            allow_revoting=election.allow_revoting,
             opens_at=opens_at,
             closes_at=closes_at,
         )

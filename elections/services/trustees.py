@@ -20,8 +20,9 @@ from elections import crypto
 from elections.trustee import files
 from elections.trustee.decryption import combine_tally, missing_trustees_message
 
+from .. import ballot_box, notifications
 from ..concurrency import atomic_write
-from ..models import Election, EncryptedTally, Status, TrusteeDecryption
+from ..models import Election, Status, TrusteeDecryption
 from ..verify import ProgressCallback
 from .ballots import ballot_slots, election_params
 from .counting import (
@@ -129,13 +130,15 @@ def encrypted_tally(election: Election) -> files.EncryptedTally:
     """
     if election.status not in (Status.CLOSED, Status.PUBLISHED) or not election.closing_hash:
         raise WrongPhase("The encrypted totals are published once the election is closed.")
-    tally = EncryptedTally.objects.get(election=election)
+    tallies = ballot_box.box_tallies(election)
     try:
+        params = election_params(election)
+        # The boxes' totals multiplied first, so the trustees decrypt each slot once.
         return files.EncryptedTally(
-            election_params(election),
-            tally.ballot_count,
+            params,
+            sum(tally.counted for tally in tallies),
             election.closing_hash,
-            tuple(int(value, 16) for value in tally.ciphertexts),
+            tuple(ballot_box.combined_totals(params, tallies)),
         )
     except (crypto.CryptoError, ValueError) as error:
         raise TallyMismatch(
@@ -280,6 +283,7 @@ def publish_with_trustees(
         target=election,
         data={"ballots": ballots, "republished": already, "trustees": sorted(present)},
     )
+    notifications.results_published(election=election, republished=already)
     return TallyReport(
         ballots=ballots,
         counts=[

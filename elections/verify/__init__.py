@@ -31,7 +31,7 @@ key, an unknown format tag) or the command line is wrong (a malformed tracker),
 
 from .checks import ProgressCallback, RecordChecker
 from .cli import ProgressPrinter, main, parse_tracker
-from .layout import RECORD_FORMAT, RECORD_FORMAT_V1, voter_roll_commitment
+from .layout import RECORD_FORMAT, RECORD_FORMAT_V1, RECORD_FORMAT_V3, voter_roll_commitment
 from .reading import MAX_DEPTH, MAX_TEXT, ByteSource, ChunkReader, MalformedRecord, StrictReader
 from .report import (
     MAX_LISTED_FAILURES,
@@ -51,6 +51,7 @@ __all__ = [
     "MAX_TEXT",
     "RECORD_FORMAT",
     "RECORD_FORMAT_V1",
+    "RECORD_FORMAT_V3",
     "TRACKER_ABSENT",
     "ByteSource",
     "ChunkReader",

@@ -32,6 +32,8 @@ class PendingBallot:
     voter_context: str
     tracker: str
     document: Any
+    # False for a ballot a later one of its voter replaced: checked, not counted.
+    counted: bool = True
 
 
 @dataclass
@@ -51,26 +53,30 @@ def check_ballot_batch(
     Each ballot is parsed strictly in the format of ``params.version``, its
     tracker recomputed and its proofs checked by ``crypto.batch_verify``.
     Returns the failures as (check, message, sequence), the per-slot product
-    of the readable ballots' ciphertexts and the number of unreadable ballots.
+    of the readable counted ballots' ciphertexts and the number of unreadable
+    ballots among the counted.
     """
     failures: list[tuple[str, str, int]] = []
     product = [gmpy2.mpz(crypto.encrypted_zero())] * params.slot_count
     parsed: list[tuple[int, str, crypto.Ballot]] = []
+    unreadable = 0
     for item in batch:
         try:
             ballot = crypto.parse_ballot(params, item.document)
         except crypto.CryptoError as error:
             failures.append(("ballot", f"not a well-formed ballot: {error}", item.sequence))
+            unreadable += item.counted
             continue
         if crypto.ballot_tracker(ballot, params) != item.tracker:
             failures.append(("tracker", "the tracker is not the hash of the ballot", item.sequence))
-        for index, ciphertext in enumerate(ballot.ciphertexts):
-            product[index] = product[index] * ciphertext % params.n_square
+        if item.counted:
+            for index, ciphertext in enumerate(ballot.ciphertexts):
+                product[index] = product[index] * ciphertext % params.n_square
         parsed.append((item.sequence, item.voter_context, ballot))
     for index in crypto.batch_verify(params, [(context, b) for _, context, b in parsed]):
         sequence, context, ballot = parsed[index]
         failures.append(("proof", _strict_verdict(params, context, ballot), sequence))
-    return BatchOutcome(failures, [int(total) for total in product], len(batch) - len(parsed))
+    return BatchOutcome(failures, [int(total) for total in product], unreadable)
 
 
 def _strict_verdict(params: crypto.ElectionParams, context: str, ballot: crypto.Ballot) -> str:

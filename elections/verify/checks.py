@@ -9,6 +9,7 @@ share every check that means the same thing, under the same name.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import gmpy2  # type: ignore[import-untyped]
@@ -19,10 +20,10 @@ from elections.crypto.encoding import canonical_json, hex_len
 from . import audits, reading, results, trustees
 from .ballots import BALLOTS_PER_TASK, BatchOutcome, BatchRunner, PendingBallot
 from .layout import (
+    BOX_CHAIN_KEYS,
     CANDIDATE_KEYS,
     CHAIN_KEYS,
-    ELECTION_KEYS,
-    ENTRY_KEYS,
+    CHAIN_KEYS_V3,
     LAYOUT_V2,
     LAYOUTS,
     ROLL_MODES,
@@ -35,6 +36,9 @@ from .reading import MalformedRecord
 from .report import Report, TrackerLookup, TrackerMatch
 
 ProgressCallback = Callable[[int, int], None]
+
+
+MAX_BOXES = 256
 
 
 class StopChecks(Exception):
@@ -64,11 +68,23 @@ class RecordChecker:
         self.params: crypto.ElectionParams | None = None
         self.genesis = ""
         self.head = ""
+        # v3: the number of boxes, whether ballots may be replaced, each box's head and
+        # length, and the box being read (entries come box by box).
+        self.boxes = 1
+        self.revoting = False
+        self.box_heads: list[str] = []
+        self.box_lengths: list[int] = []  # the last sequence number read in each box
+        self.box_entries: list[int] = []  # entries read in each box, unreadable ones too
+        self.box = 0
         self.count = 0
+        # Entries not marked as replaced: the ballots the tally counts.
+        self.counted = 0
         self.verified = 0
         self.last_sequence = 0
         self.trackers: dict[str, tuple[int, int]] = {}
-        self.contexts: dict[str, tuple[int, int]] = {}
+        # Each voter context's latest entry: position, sequence, box, and the sequence
+        # that entry says replaced it (None: it counts).
+        self.contexts: dict[str, tuple[int, int, int, int | None]] = {}
         self.product: list[Any] = []
         self.unreadable = 0
         self.batch: list[PendingBallot] = []
@@ -102,7 +118,7 @@ class RecordChecker:
         return layout
 
     def check_election(self, value: Any) -> None:
-        election = reading.expect_object(value, ELECTION_KEYS, "election")
+        election = reading.expect_object(value, self.layout.election_keys, "election")
         for key in ("id", "slug", "title"):
             reading.text(election[key], f"election {key}")
         if election["status"] not in STATUSES:
@@ -115,6 +131,13 @@ class RecordChecker:
         self.claimed_ballots = reading.count(election["ballot_count"], "election ballot_count")
         self.report.election = {key: election[key] for key in ("id", "slug", "title", "status")}
         self._check_times(election)
+        if self.layout.boxes:
+            self.boxes = reading.count(election["ballot_boxes"], "election ballot_boxes")
+            if not 1 <= self.boxes <= MAX_BOXES:
+                raise MalformedRecord(f"election ballot_boxes: expected 1 to {MAX_BOXES}")
+            if election["revoting"] not in ("0", "1"):
+                raise MalformedRecord('election revoting: expected "0" or "1"')
+            self.revoting = election["revoting"] == "1"
 
     def _check_times(self, election: dict[str, Any]) -> None:
         expected = {
@@ -151,6 +174,11 @@ class RecordChecker:
         self.names = results.option_names(params)
         self.genesis = board.genesis_hash(params.fingerprint)
         self.head = self.genesis
+        self.box_heads = [
+            board.box_genesis_hash(params.fingerprint, box, self.boxes) for box in range(self.boxes)
+        ]
+        self.box_lengths = [0] * self.boxes
+        self.box_entries = [0] * self.boxes
         self.product = [gmpy2.mpz(crypto.encrypted_zero())] * params.slot_count
 
     def check_trustees(self, value: Any) -> None:
@@ -195,9 +223,11 @@ class RecordChecker:
         self._flush()
         self.runner.finish()
         self.report.ballots = self.count
-        if self.count > self.eligible:
+        self._check_replacements_found()
+        self.report.counted = self.counted
+        if self.counted > self.eligible:
             self.report.warnings.append(
-                f"{self.count} ballots but {self.eligible} eligible voters at export time "
+                f"{self.counted} ballots but {self.eligible} eligible voters at export time "
                 "(voters removed from the roll after voting, or ballots from outside it)"
             )
 
@@ -205,46 +235,124 @@ class RecordChecker:
         try:
             if duplicate is not None:
                 raise ValueError(f"duplicate key {duplicate!r}")
-            fields = _entry_fields(entry)
+            fields = _entry_fields(entry, self.layout, self.boxes)
         except (MalformedRecord, ValueError) as error:
             self.report.fail("entry", str(error), position=position)
             self.unreadable += 1
-            chain_hash = entry.get("chain_hash") if isinstance(entry, dict) else None
-            if isinstance(chain_hash, str) and reading.HASH_RE.fullmatch(chain_hash):
-                self.head = chain_hash
+            self.counted += 1  # it may be a counted ballot: the tally cannot be recomputed
+            self._follow_unreadable(entry)
             return
-        sequence, context, cast_at, tracker, chain_hash, document = fields
-        where = {"sequence": sequence}
-        if sequence != self.last_sequence + 1:
+        where = {"sequence": fields.sequence, "position": position if self.boxes > 1 else None}
+        box = self._enter_box(fields.box, where)
+        if fields.sequence != self.box_lengths[box] + 1:
             self.report.fail(
                 "sequence",
-                f"expected sequence {self.last_sequence + 1}, found {sequence} "
-                "(a ballot is missing, inserted or out of order)",
+                f"expected sequence {self.box_lengths[box] + 1}{self._in_box(box)}, found "
+                f"{fields.sequence} (a ballot is missing, inserted or out of order)",
                 **where,
             )
-        self.last_sequence = sequence
-        expected = board.ballot_hash(self.head, sequence, context, cast_at, tracker)
-        if expected != chain_hash:
+        self.box_lengths[box] = fields.sequence
+        self.box_entries[box] += 1
+        expected = board.ballot_hash(
+            self.box_heads[box], fields.sequence, fields.context, fields.cast_at, fields.tracker
+        )
+        if expected != fields.chain_hash:
             self.report.fail(
                 "chain", "the chain hash does not follow from the previous one", **where
             )
-        self.head = chain_hash
-        if self.sought is not None and self.sought.match is None and tracker == self.sought.tracker:
-            self.sought.match = TrackerMatch(position, sequence, cast_at, chain_hash)
-        self._check_unique(position, sequence, context, tracker)
-        self.batch.append(PendingBallot(sequence, context, tracker, document))
+        self.box_heads[box] = self.head = fields.chain_hash
+        if board.box_of(fields.context, self.boxes) != box:
+            self.report.fail(
+                "box",
+                f"the voter's ballots belong in box {board.box_of(fields.context, self.boxes)}",
+                **where,
+            )
+        if fields.replaced_by is not None and not self.revoting:
+            self.report.fail(
+                "replacement", "a ballot is marked replaced but revoting is off", **where
+            )
+        sought = self.sought
+        if sought is not None and sought.match is None and fields.tracker == sought.tracker:
+            sought.match = TrackerMatch(
+                position,
+                fields.sequence,
+                fields.cast_at,
+                fields.chain_hash,
+                box=box if self.layout.boxes else None,
+                replaced_by=fields.replaced_by,
+            )
+        self._check_unique(position, fields, box)
+        counted = fields.replaced_by is None
+        self.counted += counted
+        self.batch.append(
+            PendingBallot(fields.sequence, fields.context, fields.tracker, fields.document, counted)
+        )
 
-    def _check_unique(self, position: int, sequence: int, context: str, tracker: str) -> None:
+    def _enter_box(self, box: int, where: dict[str, int | None]) -> int:
+        """Entries come box by box, each box's in sequence order."""
+        if box < self.box:
+            self.report.fail(
+                "sequence", f"an entry of box {box} after those of box {self.box}", **where
+            )
+        self.box = max(self.box, box)
+        return box
+
+    def _in_box(self, box: int) -> str:
+        return f" in box {box}" if self.boxes > 1 else ""
+
+    def _follow_unreadable(self, entry: Any) -> None:
+        # A recorded chain hash still becomes its chain's head, so one altered entry
+        # is reported once rather than at every later entry of its box.
+        if not isinstance(entry, dict):
+            return
+        chain_hash = entry.get("chain_hash")
+        if not (isinstance(chain_hash, str) and reading.HASH_RE.fullmatch(chain_hash)):
+            return
+        box = self.box
+        if self.layout.boxes:
+            try:
+                box = reading.count(entry.get("box"), "box")
+            except MalformedRecord:
+                return
+            if box >= self.boxes:
+                return
+        self.box_heads[box] = self.head = chain_hash
+        self.box_entries[box] += 1
+
+    def _check_unique(self, position: int, fields: EntryFields, box: int) -> None:
         # Keyed by board position: an entry repeated whole repeats its sequence too.
-        for seen, value, what in (
-            (self.trackers, tracker, "tracker already on the board"),
-            (self.contexts, context, "voter context already voted"),
-        ):
-            earlier = seen.setdefault(value, (position, sequence))
-            if earlier[0] != position:
+        sequence = fields.sequence
+        earlier = self.trackers.setdefault(fields.tracker, (position, sequence))
+        if earlier[0] != position:
+            self.report.fail(
+                "duplicate",
+                f"tracker already on the board as ballot {earlier[1]}{self._in_box(box)} "
+                f"(position {earlier[0]})",
+                sequence=sequence,
+            )
+        previous = self.contexts.get(fields.context)
+        self.contexts[fields.context] = (position, sequence, box, fields.replaced_by)
+        if previous is None:
+            return
+        seen_at, seen_sequence, seen_box, replaced_by = previous
+        if replaced_by is None or replaced_by != sequence or seen_box != box:
+            self.report.fail(
+                "duplicate",
+                f"voter context already voted as ballot {seen_sequence}{self._in_box(seen_box)} "
+                f"(position {seen_at})"
+                + ("" if replaced_by is None else f", which says ballot {replaced_by} replaced it"),
+                sequence=sequence,
+            )
+
+    def _check_replacements_found(self) -> None:
+        """A ballot marked replaced must be followed by its voter's replacing ballot."""
+        for position, sequence, box, replaced_by in self.contexts.values():
+            if replaced_by is not None:
                 self.report.fail(
-                    "duplicate",
-                    f"{what} as ballot {earlier[1]} (position {earlier[0]})",
+                    "replacement",
+                    f"ballot {sequence}{self._in_box(box)} (position {position}) is marked "
+                    f"replaced by ballot {replaced_by}, but no later ballot of its voter is "
+                    "on the board",
                     sequence=sequence,
                 )
 
@@ -267,6 +375,9 @@ class RecordChecker:
     # Trailer ----------------------------------------------------------------
 
     def check_chain(self, value: Any) -> None:
+        if self.layout.boxes:
+            self._check_box_chains(value)
+            return
         chain = reading.expect_object(value, CHAIN_KEYS, "chain")
         genesis = reading.hash_value(chain["genesis"], "chain genesis")
         head = reading.hash_value(chain["head"], "chain head")
@@ -277,6 +388,9 @@ class RecordChecker:
             self.report.fail("chain", "the genesis hash does not match the parameters")
         if head != self.head:
             self.report.fail("chain", "the head is not the last ballot's chain hash")
+        self._check_closing(closing, board.closing_hash(self.head, self.count))
+
+    def _check_closing(self, closing: str, expected: str) -> None:
         if self.status == "open":
             if closing:
                 self.report.fail("chain", "an open election has a closing hash")
@@ -284,8 +398,37 @@ class RecordChecker:
                 "the election is still open: this record is partial (no closing hash, "
                 "no results) and later ballots may follow"
             )
-        elif closing != board.closing_hash(self.head, self.count):
+        elif closing != expected:
             self.report.fail("chain", f"the closing hash does not seal these {self.count} ballots")
+
+    def _check_box_chains(self, value: Any) -> None:
+        chain = reading.expect_object(value, CHAIN_KEYS_V3, "chain")
+        boxes = chain["boxes"]
+        if not isinstance(boxes, list) or len(boxes) != self.boxes:
+            raise MalformedRecord(f"chain boxes: expected an array of {self.boxes} boxes")
+        closing = reading.hash_value(chain["closing"], "chain closing", nullable=True)
+        self.closing = closing
+        fingerprint = self._params().fingerprint
+        heads = []
+        for index, item in enumerate(boxes):
+            box = reading.expect_object(item, BOX_CHAIN_KEYS, f"chain box {index}")
+            genesis = reading.hash_value(box["genesis"], f"chain box {index} genesis")
+            head = reading.hash_value(box["head"], f"chain box {index} head")
+            length = reading.count(box["ballots"], f"chain box {index} ballots")
+            if genesis != board.box_genesis_hash(fingerprint, index, self.boxes):
+                self.report.fail("chain", f"box {index}: the genesis hash does not match")
+            if head != self.box_heads[index]:
+                self.report.fail("chain", f"box {index}: the head is not its last ballot's hash")
+            if length != self.box_entries[index]:
+                self.report.fail(
+                    "chain",
+                    f"box {index}: says {length} ballots, the board holds "
+                    f"{self.box_entries[index]}",
+                )
+            heads.append((self.box_heads[index], self.box_entries[index]))
+        board_hash = board.boxes_closing_hash(heads)
+        self.report.chain = {"boxes": str(self.boxes), "head": board_hash, "closing": closing}
+        self._check_closing(closing, board_hash)
 
     def check_encrypted_tally(self, value: Any) -> None:
         params = self._params()
@@ -315,10 +458,11 @@ class RecordChecker:
         self._compare_tally(reading.count(tally["ballot_count"], "encrypted_tally ballot_count"))
 
     def _compare_tally(self, tally_count: int) -> None:
-        if tally_count != self.count:
-            self.report.fail(
-                "tally", f"the tally counts {tally_count} ballots, the board holds {self.count}"
-            )
+        if tally_count != self.counted:
+            holds = f"the board holds {self.count}"
+            if self.counted != self.count:
+                holds = f"{self.counted} of the board's {self.count} count (the others replaced)"
+            self.report.fail("tally", f"the tally counts {tally_count} ballots, {holds}")
         if self.claimed_ballots != self.count:
             self.report.fail(
                 "election",
@@ -351,13 +495,13 @@ class RecordChecker:
             self.tally,
             by_trustees=self.trustees.present,
         )
-        self.report.questions = self.results.check(value, self.names, self.count)
+        self.report.questions = self.results.check(value, self.names, self.counted)
 
     def check_partial_decryptions(self, value: Any) -> None:
         published = self.status == "published"
         tally = None
         if published and self.tally:
-            tally = trustees.encrypted_tally(self._params(), self.count, self.closing, self.tally)
+            tally = trustees.encrypted_tally(self._params(), self.counted, self.closing, self.tally)
         combined = self.trustees.check_partials(value, tally, published=published)
         if self.results is not None and self.trustees.present:
             self.report.questions = self.results.check_combined(combined)
@@ -371,8 +515,20 @@ class RecordChecker:
         return self.params
 
 
-def _entry_fields(entry: Any) -> tuple[int, str, str, str, str, Any]:
-    entry = reading.expect_object(entry, ENTRY_KEYS, "ballot entry")
+@dataclass(frozen=True)
+class EntryFields:
+    sequence: int
+    box: int
+    context: str
+    cast_at: str
+    tracker: str
+    chain_hash: str
+    replaced_by: int | None
+    document: Any
+
+
+def _entry_fields(entry: Any, layout: Layout, boxes: int) -> EntryFields:
+    entry = reading.expect_object(entry, layout.entry_keys, "ballot entry")
     sequence = reading.count(entry["sequence"], "sequence")
     try:
         context = crypto.check_voter_context(entry["voter_context"])
@@ -383,4 +539,15 @@ def _entry_fields(entry: Any) -> tuple[int, str, str, str, str, Any]:
         raise ValueError("cast_at: missing")
     tracker = reading.hash_value(entry["tracker"], "tracker")
     chain_hash = reading.hash_value(entry["chain_hash"], "chain_hash")
-    return sequence, context, cast_at, tracker, chain_hash, entry["ballot"]
+    box, replaced_by = 0, None
+    if layout.boxes:
+        box = reading.count(entry["box"], "box")
+        if box >= boxes:
+            raise ValueError(f"box: {box} is not one of the election's {boxes} boxes")
+        if entry["replaced_by"] is not None:
+            replaced_by = reading.count(entry["replaced_by"], "replaced_by")
+            if replaced_by <= sequence:
+                raise ValueError("replaced_by: a ballot is replaced by a later one of its box")
+    return EntryFields(
+        sequence, box, context, cast_at, tracker, chain_hash, replaced_by, entry["ballot"]
+    )

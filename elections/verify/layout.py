@@ -3,7 +3,9 @@
 The value of the record's first key, ``format``, selects the layout the rest
 of the file is read with. ``evoting/election-record/v2`` is written for
 elections of ballot format v2; ``evoting/election-record/v1`` for elections
-opened before it, whose records must keep verifying as they were published.
+opened before it, whose records must keep verifying as they were published;
+``evoting/election-record/v3`` for elections with several ballot boxes or with
+revoting (each entry then names its box and what replaced it).
 Only v2 has the ``trustees`` and ``partial_decryptions`` sections: an election
 opened before questions existed never had trustees.
 """
@@ -16,6 +18,9 @@ from dataclasses import dataclass
 from elections.crypto.encoding import transcript_digest
 
 RECORD_FORMAT = "evoting/election-record/v2"
+# An election with several ballot boxes or with revoting: v2 plus each ballot's box
+# and replacement, one chain per box.
+RECORD_FORMAT_V3 = "evoting/election-record/v3"
 RECORD_FORMAT_V1 = "evoting/election-record/v1"
 VOTER_ROLL_TAG = "evoting/record/v1/voter-roll"
 # The one optional section: last, and present only when some ballot was audited (v2).
@@ -31,10 +36,23 @@ ELECTION_KEYS = (
     "published_at",
     "ballot_count",
 )
+ELECTION_KEYS_V3 = (*ELECTION_KEYS, "ballot_boxes", "revoting")
 CANDIDATE_KEYS = ("id", "position", "name", "affiliation")
 VOTER_ROLL_KEYS = ("mode", "eligible", "commitment")
 ENTRY_KEYS = ("sequence", "voter_context", "cast_at", "tracker", "chain_hash", "ballot")
+ENTRY_KEYS_V3 = (
+    "sequence",
+    "box",
+    "voter_context",
+    "cast_at",
+    "tracker",
+    "chain_hash",
+    "replaced_by",
+    "ballot",
+)
 CHAIN_KEYS = ("genesis", "head", "closing")
+CHAIN_KEYS_V3 = ("boxes", "closing")
+BOX_CHAIN_KEYS = ("genesis", "head", "ballots")
 TALLY_KEYS = ("ciphertexts", "ballot_count")
 STATUSES = ("open", "closed", "published")
 ROLL_MODES = ("all", "explicit")
@@ -57,6 +75,16 @@ class Layout:
     result_keys: tuple[str, ...]
     slot_noun: str
     audited: bool = False
+    # v3: ballot boxes and revoting (the election's, entry and chain keys differ).
+    boxes: bool = False
+
+    @property
+    def election_keys(self) -> tuple[str, ...]:
+        return ELECTION_KEYS_V3 if self.boxes else ELECTION_KEYS
+
+    @property
+    def entry_keys(self) -> tuple[str, ...]:
+        return ENTRY_KEYS_V3 if self.boxes else ENTRY_KEYS
 
 
 LAYOUT_V2 = Layout(
@@ -78,6 +106,15 @@ LAYOUT_V2 = Layout(
     slot_noun="slots",
     audited=True,
 )
+LAYOUT_V3 = Layout(
+    format=RECORD_FORMAT_V3,
+    params_version=2,
+    sections=LAYOUT_V2.sections,
+    result_keys=LAYOUT_V2.result_keys,
+    slot_noun="slots",
+    audited=True,
+    boxes=True,
+)
 LAYOUT_V1 = Layout(
     format=RECORD_FORMAT_V1,
     params_version=1,
@@ -95,7 +132,7 @@ LAYOUT_V1 = Layout(
     result_keys=("candidate", "count", "ciphertext", "proof"),
     slot_noun="candidates",
 )
-LAYOUTS = {layout.format: layout for layout in (LAYOUT_V2, LAYOUT_V1)}
+LAYOUTS = {layout.format: layout for layout in (LAYOUT_V3, LAYOUT_V2, LAYOUT_V1)}
 
 
 def voter_roll_commitment(voter_contexts: Iterable[str]) -> str:

@@ -115,6 +115,9 @@ class TrackerMatch:
     sequence: int
     cast_at: str
     chain_hash: str
+    # v3 records: the ballot's box, and the sequence of the ballot that replaced it.
+    box: int | None = None
+    replaced_by: int | None = None
 
 
 @dataclass(frozen=True)
@@ -153,6 +156,11 @@ class TrackerLookup:
             "position": None if match is None else match.position,
             "cast_at": None if match is None else match.cast_at,
             "chain_hash": None if match is None else match.chain_hash,
+            **(
+                {}
+                if match is None or match.box is None
+                else {"box": match.box, "replaced_by": match.replaced_by}
+            ),
             "counted": counted,
         }
 
@@ -163,6 +171,8 @@ class Report:
 
     election: dict[str, str] = field(default_factory=dict)
     ballots: int = 0
+    # The ballots the tally counts: all of them, less those replaced (revoting).
+    counted: int = 0
     # The record's chain section as read: genesis, head and closing ("" while open).
     chain: dict[str, str] = field(default_factory=dict)
     failures: list[Failure] = field(default_factory=list)
@@ -197,7 +207,8 @@ class Report:
     @property
     def tracker_counted(self) -> bool:
         """The tracker is on the board and every check holds, so its ballot is in the tally."""
-        return self.ok and self.tracker is not None and self.tracker.match is not None
+        match = None if self.tracker is None else self.tracker.match
+        return self.ok and match is not None and match.replaced_by is None
 
     @property
     def results(self) -> list[tuple[str, int | None]] | None:
@@ -223,6 +234,8 @@ class Report:
             "malformed": self.malformed,
             "election": self.election,
             "ballots": self.ballots,
+            # v3 records (boxes, revoting): the ballots counted, each voter's last.
+            **({"counted": self.counted} if "boxes" in self.chain else {}),
             "chain": {key: value or None for key, value in self.chain.items()} or None,
             "failure_count": self.failure_total,
             "failures": [
@@ -249,7 +262,7 @@ class Report:
     def summary(self) -> str:
         title = self.election.get("title", "?")
         lines = [f"Election record: {title} ({self.election.get('slug', '?')})"]
-        lines.append(f"Status: {self.election.get('status', '?')}; ballots: {self.ballots}")
+        lines.append(f"Status: {self.election.get('status', '?')}; {self._ballots_text()}")
         lines.extend(self._chain_lines())
         if self.questions is not None:
             lines.append("Results:")
@@ -278,10 +291,22 @@ class Report:
             lines.extend(self._tracker_lines(self.tracker))
         return "\n".join(lines)
 
+    def _ballots_text(self) -> str:
+        text = f"ballots: {self.ballots}"
+        if "boxes" in self.chain and self.counted != self.ballots:
+            text += f", of which {self.counted} counted (each voter's last)"
+        return text
+
     def _chain_lines(self) -> list[str]:
         if not self.chain:
             return []
         closing = self.chain.get("closing") or "none yet (the election is open)"
+        if "boxes" in self.chain:
+            return [
+                f"Ballot boxes:       {self.chain['boxes']}",
+                f"Board hash (boxes): {self.chain.get('head', '')}",
+                f"Board closing hash: {closing}",
+            ]
         return [
             f"Board genesis hash: {self.chain.get('genesis', '')}",
             f"Board head hash:    {self.chain.get('head', '')}",
@@ -293,12 +318,14 @@ class Report:
         if match is None:
             return self._absent_lines(lookup.tracker)
         where = f"ballot #{match.sequence}"
+        if match.box is not None:
+            where += f" of box {match.box}"
         if match.position != match.sequence:
             where += f" (entry {match.position} of the record)"
         return [
             f"Tracker {lookup.tracker}: ON THE BOARD as {where}, cast at {match.cast_at}, "
             f"chain hash {match.chain_hash}.",
-            f"  {self._counted()}",
+            f"  {self._counted(match)}",
         ]
 
     def _absent_lines(self, tracker: str) -> list[str]:
@@ -318,7 +345,12 @@ class Report:
             "and that ballot was cast, tell the election's administrators.",
         ]
 
-    def _counted(self) -> str:
+    def _counted(self, match: TrackerMatch) -> str:
+        if match.replaced_by is not None:
+            return (
+                f"REPLACED, NOT COUNTED: its voter cast ballot #{match.replaced_by}"
+                " later in the same box, and only a voter's last ballot counts."
+            )
         if self.malformed is not None:
             return "NOT CONFIRMED as counted: the record is unreadable."
         if not self.ok:

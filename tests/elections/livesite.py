@@ -124,6 +124,9 @@ def site_env(database: Path | str, **extra: str) -> dict[str, str]:
         DJANGO_SETTINGS_MODULE="evoting.settings",
         PYTHONPATH=str(PROJECT_ROOT),
         LOG_LEVEL="ERROR",
+        # The emails are rendered and handed to a backend that drops them, rather
+        # than printed by the development console backend for every cast.
+        EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend",
     )
     env.update(extra)
     return env

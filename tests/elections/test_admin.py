@@ -194,6 +194,10 @@ def test_no_admin_page_takes_a_private_key(login_as, admin_user, closed):
     closed.election.refresh_from_db()
     assert closed.election.status == Status.CLOSED
     assert not Result.objects.exists()
+    # Its change page offers no decryption, and shows.
+    page = client.get(f"/admin/elections/election/{closed.election.pk}/change/")
+    assert page.status_code == 200
+    assert b"Decrypt and publish" not in page.content
 
 
 # --- Reset ---------------------------------------------------------------

@@ -281,7 +281,7 @@ def stuff_a_ballot(closed: ClosedElection, ballot_for) -> None:
 
 
 def change_the_ballot_count(closed: ClosedElection, ballot_for) -> None:
-    EncryptedTally.objects.filter(election=closed.election).update(ballot_count=4)
+    EncryptedTally.objects.filter(election=closed.election).update(ballot_count=4, counted=4)
 
 
 TAMPERINGS = {

@@ -285,6 +285,7 @@ def test_a_ballot_stored_before_the_close_is_counted_in_the_closing_record(
     election.refresh_from_db()
     assert AuditEntry.objects.get(action="elections.election.closed").data == {
         "ballots": 1,
+        "counted": 1,
         "closing_hash": election.closing_hash,
     }
 

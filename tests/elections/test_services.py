@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 from django.db import models
-from django.db.models.signals import post_save
 
 from accounts.models import Role, User
 from elections import ballot_box, concurrency, crypto, services
@@ -298,17 +297,19 @@ def assert_tally_is_product_of_board(election: Election) -> tuple[list[int], int
 
 
 @pytest.fixture
-def ballot_saved_hook() -> Iterator[Callable[[Callable[[], None]], None]]:
-    """Run a real database write right after a ballot row is inserted, inside the cast."""
+def ballot_saved_hook(monkeypatch) -> Iterator[Callable[[Callable[[], None]], None]]:
+    """Run a real database write right after a batch of ballots is inserted, inside the cast."""
     hooks: list[Callable[[], None]] = []
+    real_insert = ballot_box._insert
 
-    def receiver(sender: type[models.Model], **kwargs: object) -> None:
+    def insert_then_hooks(*args: Any) -> Any:
+        stored = real_insert(*args)
         for hook in hooks:
             hook()
+        return stored
 
-    post_save.connect(receiver, sender=Ballot, weak=False, dispatch_uid="test-ballot-saved")
+    monkeypatch.setattr(ballot_box, "_insert", insert_then_hooks)
     yield hooks.append
-    post_save.disconnect(sender=Ballot, dispatch_uid="test-ballot-saved")
 
 
 def bump_tally_version(election: Election) -> None:

@@ -230,7 +230,7 @@ V2_CASES = [
     Case(
         "v2 unknown format tag",
         V2,
-        doc(lambda d: set_in(d, ["format"], "evoting/election-record/v3")),
+        doc(lambda d: set_in(d, ["format"], "evoting/election-record/v9")),
     ),
     Case(
         "v2 single-key result without proof",

@@ -184,7 +184,7 @@ function runBooth(page, config) {
     }
     if (sent.status === 201) {
       await castAccepted(ballot.tracker, sent.body);
-    } else if (sent.status === 409 && (await hasVoted(config.receipt_url))) {
+    } else if (sent.status === 409 && !config.revoting && (await hasVoted(config.receipt_url))) {
       forgetTracker(config.storage_key);
       showVoted();
     } else {
@@ -304,7 +304,7 @@ function runBooth(page, config) {
   document.addEventListener("visibilitychange", async function () {
     if (
       document.visibilityState === "visible" && ACTIVE.includes(state.step) && !state.busy &&
-      (await hasVoted(config.receipt_url))
+      !config.revoting && (await hasVoted(config.receipt_url))
     ) {
       showVoted();
     }

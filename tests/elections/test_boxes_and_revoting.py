@@ -1,0 +1,204 @@
+"""Several ballot boxes, group commit and revoting, through the services and the verifier.
+
+Every test decrypts or verifies what it stored: the point is that the results,
+the board and the record agree, whatever the boxes and however ballots replace
+each other.
+"""
+
+import io
+import threading
+from collections import Counter
+
+import pytest
+from django.db import close_old_connections
+
+from elections import ballot_box, board, record, services
+from elections.models import Ballot, EncryptedTally
+from elections.verify import verify_record
+from tests.elections.conftest import TEST_KEY_BITS, OpenElection, make_ballot
+
+pytestmark = pytest.mark.django_db
+
+
+def open_with(make_election, admin_user, slug="boxes", **fields) -> OpenElection:
+    election = make_election(slug, **fields)
+    key_file = services.generate_keys(election=election, actor=admin_user, bits=TEST_KEY_BITS)
+    services.open_election(election=election, actor=admin_user)
+    election.refresh_from_db()
+    return OpenElection(election, key_file, services.ordered_candidates(election))
+
+
+def cast(election, voter, selections):
+    return services.cast_ballot(
+        election=election, voter=voter, payload=make_ballot(election, voter, selections)
+    )
+
+
+def counts_after_close(setup: OpenElection) -> tuple[list[int], int]:
+    services.close_election(election=setup.election, actor=None)
+    report = services.decrypt_tally(
+        election=setup.election, key_file=setup.key_file, passphrase=None, actor=None
+    )
+    return [c.count for c in report.counts], report.ballots
+
+
+def verified(election):
+    text = "".join(record.stream_record(election, include_unpublished=True))
+    return text, verify_record(io.BytesIO(text.encode("ascii")))
+
+
+def test_each_voter_goes_to_the_box_of_their_pseudonym(make_election, admin_user, make_user):
+    setup = open_with(make_election, admin_user, ballot_boxes=4)
+    election = setup.election
+    assert sorted(
+        EncryptedTally.objects.filter(election=election).values_list("box", flat=True)
+    ) == [
+        0,
+        1,
+        2,
+        3,
+    ]
+    voters = [make_user(f"v{i}") for i in range(12)]
+    for number, voter in enumerate(voters):
+        stored = cast(election, voter, [1, 0, 0] if number % 2 else [0, 0, 1])
+        assert stored.box == board.box_of(stored.voter_context, 4)
+    used = Counter(Ballot.objects.filter(election=election).values_list("box", flat=True))
+    assert len(used) > 1, "twelve voters all in one box of four"
+    for box, count in used.items():
+        # Each box numbers its own ballots from 1 and chains them from its own genesis.
+        numbers = list(
+            Ballot.objects.filter(election=election, box=box)
+            .order_by("sequence")
+            .values_list("sequence", flat=True)
+        )
+        assert numbers == list(range(1, count + 1))
+    assert counts_after_close(setup) == ([6, 0, 6], 12)
+    election.refresh_from_db()
+    tallies = ballot_box.box_tallies(election)
+    assert election.closing_hash == board.boxes_closing_hash(
+        [(t.head_hash, t.ballot_count) for t in tallies]
+    )
+    text, report = verified(election)
+    assert text.startswith('{"format":"evoting/election-record/v3",')
+    assert report.ok, report.failures
+    assert (report.ballots, report.counted) == (12, 12)
+
+
+def test_one_box_keeps_the_v2_record(open_election, make_user):
+    cast(open_election.election, make_user("v1"), [1, 0, 0])
+    text, report = verified(open_election.election)
+    assert text.startswith('{"format":"evoting/election-record/v2",')
+    assert report.ok
+
+
+def test_a_replacing_ballot_counts_and_the_replaced_one_does_not(
+    make_election, admin_user, make_user
+):
+    setup = open_with(make_election, admin_user, ballot_boxes=3, allow_revoting=True)
+    election = setup.election
+    alice, bob = make_user("alice"), make_user("bob")
+    first = cast(election, alice, [1, 0, 0])
+    cast(election, bob, [0, 1, 0])
+    second = cast(election, alice, [0, 0, 1])
+    third = cast(election, alice, [0, 1, 0])
+    assert (first.revision, second.revision, third.revision) == (1, 2, 3)
+    replacing = ballot_box.replaced_by(first)
+    assert replacing is not None and replacing.pk == second.pk
+    assert ballot_box.replaced_by(third) is None
+    tallies = ballot_box.box_tallies(election)
+    assert sum(t.counted for t in tallies) == 2
+    assert sum(t.ballot_count for t in tallies) == 4
+
+    text, report = verified(election)
+    assert report.ok, report.failures
+    assert (report.ballots, report.counted) == (4, 2)
+    assert f'"replaced_by":"{second.sequence:x}"' in text
+    # Alice's last ballot counts, her two earlier ones do not.
+    assert counts_after_close(setup) == ([0, 2, 0], 2)
+
+
+def test_without_revoting_a_second_ballot_is_refused(make_election, admin_user, make_user):
+    setup = open_with(make_election, admin_user, ballot_boxes=2)
+    voter = make_user("alice")
+    cast(setup.election, voter, [1, 0, 0])
+    with pytest.raises(services.AlreadyVoted):
+        cast(setup.election, voter, [0, 1, 0])
+    assert Ballot.objects.filter(election=setup.election).count() == 1
+
+
+def test_a_record_that_hides_a_replacement_fails(make_election, admin_user, make_user):
+    setup = open_with(make_election, admin_user, allow_revoting=True)
+    election = setup.election
+    alice = make_user("alice")
+    second_of = cast(election, alice, [1, 0, 0])
+    replacing = cast(election, alice, [0, 1, 0])
+    text, report = verified(election)
+    assert report.ok
+    # Unmarking the replaced ballot: the same voter twice, and a tally that is no
+    # longer the product of the counted ballots.
+    marked = f'"replaced_by":"{replacing.sequence:x}"'
+    tampered = text.replace(marked, '"replaced_by":null')
+    report = verify_record(io.BytesIO(tampered.encode("ascii")))
+    checks = {failure.check for failure in report.failures}
+    assert {"duplicate", "tally"} <= checks, report.failures
+    # Marking the counted one as replaced too: no later ballot of its voter follows.
+    entries = text.split("\n")
+    last = next(i for i, line in enumerate(entries) if f'"tracker":"{replacing.tracker}"' in line)
+    entries[last] = entries[last].replace('"replaced_by":null', '"replaced_by":"9"')
+    report = verify_record(io.BytesIO("\n".join(entries).encode("ascii")))
+    assert "replacement" in {failure.check for failure in report.failures}
+    assert second_of.revision == 1
+
+
+def test_a_ballot_moved_to_another_box_fails(make_election, admin_user, make_user):
+    setup = open_with(make_election, admin_user, ballot_boxes=2)
+    election = setup.election
+    voters = [make_user(f"v{i}") for i in range(6)]
+    for voter in voters:
+        cast(election, voter, [1, 0, 0])
+    text, report = verified(election)
+    assert report.ok
+    line = next(line for line in text.split("\n") if line.startswith('{"sequence":"1","box":"0"'))
+    moved = text.replace(line, line.replace('"box":"0"', '"box":"1"', 1))
+    report = verify_record(io.BytesIO(moved.encode("ascii")))
+    assert {"box", "chain"} <= {failure.check for failure in report.failures}
+
+
+def test_concurrent_casts_are_stored_in_batches_and_counted_once(
+    make_election, admin_user, make_user, transactional_db, monkeypatch
+):
+    setup = open_with(make_election, admin_user, ballot_boxes=1)
+    election = setup.election
+    voters = [make_user(f"v{i}") for i in range(16)]
+    payloads = [make_ballot(election, voter, [1, 0, 0]) for voter in voters]
+    barrier = threading.Barrier(len(voters))
+    batches: list[int] = []
+    real_insert = ballot_box._insert
+
+    def counting_insert(election_, tally, rows):
+        batches.append(len(rows))
+        return real_insert(election_, tally, rows)
+
+    errors: list[BaseException] = []
+
+    def vote(voter, payload):
+        try:
+            barrier.wait()
+            services.cast_ballot(election=election, voter=voter, payload=payload)
+        except BaseException as error:  # reported below
+            errors.append(error)
+        finally:
+            close_old_connections()
+
+    monkeypatch.setattr(ballot_box, "_insert", counting_insert)
+    threads = [
+        threading.Thread(target=vote, args=pair) for pair in zip(voters, payloads, strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sum(batches) == 16
+    assert len(batches) < 16, "every ballot went alone: no batch formed"
+    assert counts_after_close(setup) == ([16, 0, 0], 16)
