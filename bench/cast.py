@@ -3,6 +3,7 @@
 Run: .venv/bin/python -m bench.cast [--voters 1000] [--concurrency 32] [--bits 3072]
      [--candidates 5] [--workers 1] [--threads 32] [--verify-batch 64] [--verify-processes 2]
      [--database-url postgres://user:password@host:port/postgres] [--compare-questions]
+     [--boxes 1] [--revote 0.1]
 
 Sets up a fresh database (a temporary SQLite file, or with ``--database-url`` a
 database of its own on that PostgreSQL server, dropped afterwards; the role in the
@@ -18,7 +19,13 @@ Afterwards it closes the election and checks that the decrypted tally is exactly
 the sum of the accepted choices. With ``--compare-questions`` it does all this
 for an election of two questions (one of four candidates; yes, no or blank) and
 then for one question of ``--candidates`` options, and prints the two side by
-side with their ratios. Progress goes to stderr, results to stdout.
+side with their ratios. ``--boxes P`` splits the board into P ballot boxes;
+``--revote F`` turns revoting on and has a fraction F of the voters cast a second,
+different ballot after everyone's first (the decrypted tally must then count each
+voter's last ballot). The server's CPU is split into the web processes' own work
+and the proof checks (the verifier processes), and on PostgreSQL the transactions
+rolled back (lost races, retried) are counted per accepted ballot. Progress goes
+to stderr, results to stdout.
 
 The cached private key in var/bench-cache belongs to a throwaway benchmark
 election and nothing else.
@@ -82,11 +89,19 @@ def progress(label: str) -> Callable[[int, int], None]:
 
 
 def cached_ballots(
-    election: LiveElection, voters: Sequence[str], choices: Sequence[Sequence[int]]
+    election: LiveElection,
+    voters: Sequence[str],
+    choices: Sequence[Sequence[int]],
+    round_: int = 1,
 ) -> list[str]:
-    """One ballot per voter, from the cache when the same parameters were used before."""
+    """One ballot per voter, from the cache when the same parameters were used before.
+
+    ``round_`` 2 and up are further ballots of the same voters (revoting): other
+    encryptions, so other trackers, even of the same choice.
+    """
     digest = hashlib.sha256(election.params_json.encode()).hexdigest()[:16]
-    path = CACHE / f"ballots-{digest}.json"
+    suffix = "" if round_ == 1 else f"-round{round_}"
+    path = CACHE / f"ballots-{digest}{suffix}.json"
     cache: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
     wanted = [
         (election.contexts[v], c)
@@ -143,12 +158,29 @@ def measure_ceiling(params_json: str, pairs: list[tuple[str, str]], cores: int) 
 # --- The load ----------------------------------------------------------------------------
 
 
-def server_cpu_seconds(site: LiveSite) -> float:
+@dataclass(frozen=True)
+class ServerCpu:
+    """CPU seconds of the gunicorn master and workers (web) and of their verifier processes."""
+
+    web: float
+    proofs: float
+
+    @property
+    def total(self) -> float:
+        return self.web + self.proofs
+
+    def __sub__(self, other: ServerCpu) -> ServerCpu:
+        return ServerCpu(self.web - other.web, self.proofs - other.proofs)
+
+
+def server_cpu_seconds(site: LiveSite) -> ServerCpu:
     """User + system CPU of the gunicorn master and all its descendants (Linux /proc).
 
     Descendants, not just children: the workers' verifier processes do most of the work.
-    A process that exited during the run is counted in its parent's figures only once
-    the parent has waited for it, so keep the site running until the end of a run.
+    The master and its workers are the web work; the processes the workers start are
+    the proof checks. A process that exited during the run is counted in its parent's
+    figures only once the parent has waited for it, so keep the site running until the
+    end of a run.
     """
     tick = os.sysconf("SC_CLK_TCK")
     parents: dict[int, int] = {}
@@ -164,26 +196,44 @@ def server_cpu_seconds(site: LiveSite) -> float:
         parents[pid] = int(fields[1])
         seconds[pid] = (int(fields[11]) + int(fields[12])) / tick
 
-    def in_site(pid: int) -> bool:
+    def depth_in_site(pid: int) -> int | None:
+        """0 for the master, 1 for a worker, 2 and more for what a worker started."""
+        depth = 0
         while pid > 1:
             if pid == site.process.pid:
-                return True
-            pid = parents.get(pid, 0)
-        return False
+                return depth
+            pid, depth = parents.get(pid, 0), depth + 1
+        return None
 
-    return sum(cpu for pid, cpu in seconds.items() if in_site(pid))
+    web = proofs = 0.0
+    for pid, cpu in seconds.items():
+        depth = depth_in_site(pid)
+        if depth is None:
+            continue
+        if depth <= 1:
+            web += cpu
+        else:
+            proofs += cpu
+    return ServerCpu(web, proofs)
 
 
 @dataclass
 class LoadResult:
     responses: list[Response]
     seconds: float
-    server_cpu: float
+    server_cpu: ServerCpu
     client_cpu: float
+    # PostgreSQL only: transactions rolled back during the load (lost races, retried).
+    rollbacks: int | None = None
 
 
 def run_load(
-    site: LiveSite, slug: str, browsers: list[Browser], ballots: list[str], concurrency: int
+    site: LiveSite,
+    slug: str,
+    browsers: list[Browser],
+    ballots: list[str],
+    concurrency: int,
+    rollbacks: Callable[[], int] | None = None,
 ) -> LoadResult:
     done = 0
     lock = threading.Lock()
@@ -198,15 +248,17 @@ def run_load(
         return response
 
     cpu_before, client_before = server_cpu_seconds(site), time.process_time()
+    rolled_back = rollbacks() if rollbacks else 0
     started = time.perf_counter()
     with ThreadPoolExecutor(concurrency) as pool:
-        responses = list(pool.map(cast, range(len(ballots)), timeout=600))
+        responses = list(pool.map(cast, range(len(ballots)), timeout=900))
     seconds = time.perf_counter() - started
     return LoadResult(
         responses,
         seconds,
         server_cpu_seconds(site) - cpu_before,
         time.process_time() - client_before,
+        None if rollbacks is None else rollbacks() - rolled_back,
     )
 
 
@@ -247,7 +299,9 @@ def print_report(
             "setting",
             f"{args.bits}-bit key, {layout}, "
             f"{'PostgreSQL' if args.database_url else 'SQLite'}, "
-            f"gunicorn {args.workers} workers x {args.threads} threads, {cores} cores",
+            f"gunicorn {args.workers} workers x {args.threads} threads, {cores} cores, "
+            f"{args.boxes} ballot box{'es' if args.boxes > 1 else ''}"
+            + (f", revoting ({args.revote:.0%} vote twice)" if args.revote else ""),
         ),
         (
             "server verification",
@@ -265,8 +319,17 @@ def print_report(
         ),
         (
             "server CPU per ballot",
-            f"{load.server_cpu / max(len(accepted), 1) * 1000:.1f} ms "
-            f"({load.server_cpu / load.seconds:.2f} of {cores} cores busy)",
+            f"{load.server_cpu.total / max(len(accepted), 1) * 1000:.1f} ms: "
+            f"web {load.server_cpu.web / max(len(accepted), 1) * 1000:.1f} + "
+            f"proofs {load.server_cpu.proofs / max(len(accepted), 1) * 1000:.1f} "
+            f"({load.server_cpu.total / load.seconds:.2f} of {cores} cores busy)",
+        ),
+        (
+            "rolled back per ballot",
+            "n/a (SQLite: one writer, no lost races)"
+            if load.rollbacks is None
+            else f"{load.rollbacks / max(len(accepted), 1):.3f} "
+            f"({load.rollbacks} transactions retried)",
         ),
         ("load generator CPU", f"{load.client_cpu / load.seconds:.2f} cores"),
         (
@@ -317,6 +380,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="a PostgreSQL server (postgres://user:password@host:port/dbname) to run on, "
         "in a database of its own; default: a temporary SQLite file",
     )
+    parser.add_argument("--boxes", type=int, default=1, help="ballot boxes (1 to 256)")
+    parser.add_argument(
+        "--revote",
+        type=float,
+        default=0.0,
+        help="turn revoting on; this fraction of the voters casts a second ballot",
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
         "--compare-questions",
@@ -327,6 +397,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.voters < 1 or args.concurrency < 1 or args.candidates < 1:
         parser.error("--voters, --concurrency and --candidates must be positive")
+    if not 1 <= args.boxes <= 256 or not 0 <= args.revote <= 1:
+        parser.error("--boxes is 1 to 256 and --revote a fraction from 0 to 1")
     if args.database_url is not None and not is_postgres_url(args.database_url):
         parser.error("--database-url must be a postgres:// or postgresql:// URL")
     return args
@@ -403,6 +475,9 @@ def run_layout(args: argparse.Namespace, layout: Layout, cores: int, tag: str) -
     rng = random.Random(args.seed)
     voters = [f"bench-{i:05}" for i in range(args.voters)]
     choices = [layout.choose(rng) for _ in voters]
+    # Revoting: a fraction of the voters cast again, a different answer where there is one.
+    twice = sorted(rng.sample(range(len(voters)), round(args.revote * len(voters))))
+    again = [layout.choose(rng) for _ in twice]
     backend = "postgresql" if args.database_url else "sqlite"
     with (
         tempfile.TemporaryDirectory(prefix="bench-cast-") as folder,
@@ -425,8 +500,15 @@ def run_layout(args: argparse.Namespace, layout: Layout, cores: int, tag: str) -
             bits=args.bits,
             key_path=CACHE / f"key-{args.bits}-{tag}.json",
             public_key_path=CACHE / f"public-{args.bits}-{tag}.json",
+            ballot_boxes=args.boxes,
+            allow_revoting=bool(args.revote),
         )
         ballots = cached_ballots(election, voters, choices)
+        second = cached_ballots(election, [voters[i] for i in twice], again, round_=2)
+        by_tracker = {
+            crypto.tracker_of_json(ballot): choice
+            for ballot, choice in zip([*ballots, *second], [*choices, *again], strict=True)
+        }
         print(f"[{layout.name}] measuring the verification ceiling...", file=sys.stderr)
         sample = [(election.contexts[v], b) for v, b in zip(voters, ballots, strict=True)]
         ceiling = measure_ceiling(election.params_json, sample[:CEILING_SAMPLE], cores)
@@ -441,20 +523,46 @@ def run_layout(args: argparse.Namespace, layout: Layout, cores: int, tag: str) -
                         zip(browsers, voters, strict=True),
                     )
                 )
-            load = run_load(site, election.slug, browsers, ballots, args.concurrency)
+            # Everyone's first ballot, then the second ballots, in one timed load.
+            casters = browsers + [browsers[i] for i in twice]
+            load = run_load(
+                site,
+                election.slug,
+                casters,
+                ballots + second,
+                args.concurrency,
+                rollbacks=database.rollbacks if args.database_url else None,
+            )
         print(f"[{layout.name}] closing, checking and decrypting...", file=sys.stderr)
         audit = close_and_count(env, election)
     print(f"\n=== {layout.name} ===")
     print_report(args, load, ceiling, cores, layout.name)
-    accepted = [c for c, r in zip(choices, load.responses, strict=True) if r.status == 201]
-    expected = [sum(column) for column in zip(*accepted, strict=True)]
-    correct = bool(audit["tally_is_product"]) and audit["counts"] == expected
+    correct, expected = tally_matches(audit, by_tracker, layout.slots)
     print(
-        f"\ntally check: decrypted {audit['counts']}, expected {expected}: "
-        f"{'OK' if correct else 'MISMATCH'}"
+        f"\ntally check: decrypted {audit['counts']}, expected {expected} "
+        f"(each voter's last accepted ballot): {'OK' if correct else 'MISMATCH'}"
     )
     size = sorted(len(ballot.encode()) for ballot in ballots)[len(ballots) // 2]
     return RunFigures(layout, load, ceiling, size, correct)
+
+
+def tally_matches(
+    audit: dict[str, Any], by_tracker: dict[str, list[int]], slots: int
+) -> tuple[bool, list[int]]:
+    """Whether the decrypted counts are the sum of each voter's last ballot on the board.
+
+    Each ballot on the board is one the site accepted (and answered 201, or the
+    load would show another status); a voter's last is the one that counts.
+    """
+    last: dict[str, tuple[int, str]] = {}
+    for _box, _sequence, voter, tracker, revision in audit["ballots"]:
+        if voter not in last or revision > last[voter][0]:
+            last[voter] = (revision, tracker)
+    expected = [0] * slots
+    for _, tracker in last.values():
+        for slot, chosen in enumerate(by_tracker[tracker]):
+            expected[slot] += chosen
+    return bool(audit["tally_is_product"]) and audit["counts"] == expected, expected
 
 
 def print_comparison(runs: list[RunFigures]) -> None:
@@ -469,7 +577,7 @@ def print_comparison(runs: list[RunFigures]) -> None:
             len(accepted) / run.load.seconds,
             percentile(latencies, 0.5) * 1000,
             percentile(latencies, 0.99) * 1000,
-            run.load.server_cpu / max(len(accepted), 1) * 1000,
+            run.load.server_cpu.total / max(len(accepted), 1) * 1000,
             1000 / run.ceiling.strict_one_core,
             1000 / run.ceiling.batch_one_core,
         ]

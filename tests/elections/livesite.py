@@ -73,6 +73,18 @@ class SiteDatabase:
     url: str
     sqlite_path: Path | None = None
 
+    def rollbacks(self) -> int:
+        """PostgreSQL: the transactions rolled back in this database so far.
+
+        The server publishes its statistics about once a second, hence the wait.
+        """
+        time.sleep(1.5)
+        with psycopg.connect(self.url, autocommit=True) as connection:
+            row = connection.execute(
+                "SELECT xact_rollback FROM pg_stat_database WHERE datname = current_database()"
+            ).fetchone()
+        return int(row[0]) if row else 0
+
 
 @contextmanager
 def site_database(
@@ -385,6 +397,7 @@ admin = User.objects.filter(username="live_admin").first() or User.objects.creat
 )
 election = Election.objects.create(
     id=uuid.uuid5(space, "election/" + plan["slug"]), slug=plan["slug"], title=plan["slug"],
+    ballot_boxes=plan.get("ballot_boxes", 1), allow_revoting=plan.get("allow_revoting", False),
 )
 for number, spec in enumerate(plan["questions"], start=1):
     question = Question.objects.create(
@@ -453,6 +466,8 @@ def set_up_election(
     bits: int,
     key_path: Path,
     public_key_path: Path,
+    ballot_boxes: int = 1,
+    allow_revoting: bool = False,
 ) -> LiveElection:
     """Create an open election with voters in the site's database; write its key file.
 
@@ -477,6 +492,8 @@ def set_up_election(
         "bits": bits,
         "key_path": str(key_path),
         "public_key_path": str(public_key_path),
+        "ballot_boxes": ballot_boxes,
+        "allow_revoting": allow_revoting,
     }
     output = run_django(
         {**env, "LIVE_PLAN": json.dumps(plan), "LIVE_PASSWORD": password}, SETUP_SCRIPT
@@ -493,7 +510,8 @@ import json, os
 from pathlib import Path
 from accounts.models import User
 from elections import services
-from elections.models import Election, EncryptedTally
+from elections import ballot_box
+from elections.models import Election
 
 plan = json.loads(os.environ["LIVE_PLAN"])
 election = Election.objects.get(slug=plan["slug"])
@@ -501,18 +519,17 @@ admin = User.objects.get(username="live_admin")
 if election.status == "open":
     services.close_election(election=election, actor=admin)
 params = services.election_params(election)
-tally = EncryptedTally.objects.get(election=election)
+tallies = ballot_box.box_tallies(election)
 product, count = services.product_of_ballots(election, params)
 report = services.decrypt_tally(
     election=election, key_file=Path(plan["key_path"]).read_bytes(), passphrase=None, actor=admin
 )
+board = election.ballots.select_related("voter").order_by("box", "sequence")
 print(json.dumps({
-    "board": [
-        [b.sequence, b.voter.username, b.tracker]
-        for b in election.ballots.select_related("voter").order_by("sequence")
-    ],
-    "tally_is_product": [int(c, 16) for c in tally.ciphertexts] == product,
-    "tally_count": tally.ballot_count,
+    "board": [[b.sequence, b.voter.username, b.tracker] for b in board],
+    "ballots": [[b.box, b.sequence, b.voter.username, b.tracker, b.revision] for b in board],
+    "tally_is_product": ballot_box.combined_totals(params, tallies) == product,
+    "tally_count": sum(tally.counted for tally in tallies),
     "product_count": count,
     "counts": [c.count for c in report.counts],
 }))
