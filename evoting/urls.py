@@ -11,3 +11,6 @@ urlpatterns = [
     path("", include("elections.urls")),
     path("", election_views.home, name="home"),
 ]
+
+# A lost database connection outside the views is a 503 "try again", not a 500.
+handler500 = "evoting.middleware.server_error"
