@@ -18,6 +18,9 @@ DRAFT_ONLY_FIELDS = (
     "opens_at",
     "closes_at",
     "roll_mode",
+    # The board's layout and rules are fixed when it opens.
+    "ballot_boxes",
+    "allow_revoting",
 )
 
 

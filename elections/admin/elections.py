@@ -66,6 +66,7 @@ class ElectionAdmin(TrusteeUploads, ElectionDashboard, admin.ModelAdmin[Election
         (None, {"fields": ("title", "slug", "description", "status")}),
         ("Voters", {"fields": ("roll_mode", "voter_roll")}),
         ("Schedule (UTC)", {"fields": ("opens_at", "closes_at")}),
+        ("Ballot box", {"fields": ("allow_revoting", "ballot_boxes")}),
         (
             "Key and history",
             {
@@ -83,9 +84,14 @@ class ElectionAdmin(TrusteeUploads, ElectionDashboard, admin.ModelAdmin[Election
     # --- Lists and forms -----------------------------------------------------
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Election]:
-        return super().get_queryset(request).annotate(ballots_cast=Count("ballots"))
+        # Voters who voted: with revoting a voter may have several ballots on the board.
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(ballots_cast=Count("ballots__voter", distinct=True))
+        )
 
-    @admin.display(description="Turnout (ballots cast)", ordering="ballots_cast")
+    @admin.display(description="Turnout (voters who voted)", ordering="ballots_cast")
     def turnout(self, obj: Election) -> int:
         return int(getattr(obj, "ballots_cast", 0))
 

@@ -97,7 +97,10 @@ def open_election(*, election: Election, actor: User | None) -> None:
         # second open (a double submit, another administrator) or a key replaced
         # meanwhile changes nothing.
         if not Election.objects.filter(
-            pk=election.pk, status=Status.DRAFT, public_key=election.public_key
+            pk=election.pk,
+            status=Status.DRAFT,
+            public_key=election.public_key,
+            ballot_boxes=election.ballot_boxes,
         ).update(status=Status.OPEN, opened_at=opened_at):
             raise WrongPhase("Only a draft election can be opened.")
         ballot_box.create_boxes(election, params)

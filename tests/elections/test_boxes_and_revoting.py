@@ -202,3 +202,61 @@ def test_concurrent_casts_are_stored_in_batches_and_counted_once(
     assert sum(batches) == 16
     assert len(batches) < 16, "every ballot went alone: no batch formed"
     assert counts_after_close(setup) == ([16, 0, 0], 16)
+
+
+def test_pages_show_boxes_and_replacements(make_election, admin_user, make_user, login_as):
+    setup = open_with(make_election, admin_user, ballot_boxes=3, allow_revoting=True)
+    election = setup.election
+    alice = make_user("alice")
+    first = cast(election, alice, [1, 0, 0])
+    client = login_as(alice)
+
+    # Having voted, the booth is open to replace the ballot, and says so.
+    booth = client.get(f"/elections/{election.slug}/booth/")
+    assert booth.status_code == 200
+    assert b"replaces that one" in booth.content and first.tracker.encode() in booth.content
+    second = cast(election, alice, [0, 1, 0])
+
+    receipt = client.get(f"/elections/{election.slug}/receipt/").content.decode()
+    assert second.tracker in receipt and "Your earlier ballots, replaced" in receipt
+    assert first.tracker in receipt and 'id="replace-ballot"' in receipt
+    assert f"Box {second.box}, #{second.sequence}" in receipt
+
+    board_page = client.get(f"/elections/{election.slug}/board/").content.decode()
+    assert f'id="ballot-{first.box}-{first.sequence}" class="replaced"' in board_page
+    assert f"replaced by {second.box}.{second.sequence}: not counted" in board_page
+    assert "The 3 ballot boxes' head hashes" in board_page
+
+    check = client.get(f"/elections/{election.slug}/check/", {"tracker": first.tracker})
+    assert b"no longer counted" in check.content
+    answer = client.get(f"/elections/{election.slug}/check.json", {"tracker": first.tracker})
+    assert answer.json()["replaced_by"] == second.sequence
+    counted = client.get(f"/elections/{election.slug}/check.json", {"tracker": second.tracker})
+    assert counted.json()["replaced_by"] is None and counted.json()["box"] == second.box
+
+    # The live board hash is the seal over every box's head, as the closing hash will be.
+    turnout = client.get(f"/elections/{election.slug}/turnout.json").json()
+    tallies = ballot_box.box_tallies(election)
+    assert turnout["ballots"] == 1
+    assert turnout["head"] == board.boxes_closing_hash(
+        [(t.head_hash, t.ballot_count) for t in tallies]
+    )
+
+
+def test_boxes_and_revoting_are_set_in_a_draft_only(make_election, admin_user, login_as):
+    draft = make_election("settings")
+    client = login_as(admin_user)
+    page = client.get(f"/admin/elections/election/{draft.pk}/change/").content.decode()
+    assert 'name="ballot_boxes"' in page and 'name="allow_revoting"' in page
+    setup = open_with(make_election, admin_user, slug="opened", ballot_boxes=2)
+    page = client.get(f"/admin/elections/election/{setup.election.pk}/change/").content.decode()
+    assert 'name="ballot_boxes"' not in page and 'name="allow_revoting"' not in page
+
+
+def test_the_boxes_opened_are_the_stored_number(make_election, admin_user):
+    election = make_election("changed", ballot_boxes=2)
+    services.generate_keys(election=election, actor=admin_user, bits=TEST_KEY_BITS)
+    # Another administrator changed the boxes after this object was read.
+    type(election).objects.filter(pk=election.pk).update(ballot_boxes=5)
+    services.open_election(election=election, actor=admin_user)
+    assert EncryptedTally.objects.filter(election=election).count() == 5

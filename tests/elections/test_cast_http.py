@@ -113,7 +113,7 @@ def test_a_complete_election_over_http(
     assert '<td class="num" data-candidate="1">3</td>' in text
     assert '<td class="num" data-candidate="2">1</td>' in text
     assert '<td class="num" data-candidate="3">1</td>' in text
-    assert "60.0%" in text and "5 ballots cast of 5 eligible voters: turnout 100.0%" in text
+    assert "60.0%" in text and "5 ballots counted of 5 eligible voters: turnout 100.0%" in text
 
 
 def test_cast_with_a_real_csrf_token_is_accepted(open_election: OpenElection, voter, ballot_for):

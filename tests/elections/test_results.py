@@ -70,20 +70,20 @@ def test_several_choices_per_ballot_give_shares_of_ballots(make_election, admin_
     # Ada is on 3 of 4 ballots, Grace on 2, Alan on 1; percentages are of ballots, not of marks.
     assert '<td class="num" data-candidate="1">3</td>' in page
     assert "75.0%" in page and "50.0%" in page and "25.0%" in page
-    assert "4 ballots cast of 4 eligible voters: turnout 100.0%" in page
+    assert "4 ballots counted of 4 eligible voters: turnout 100.0%" in page
 
 
 def test_turnout_counts_every_eligible_voter(make_election, admin_user, make_user):
     make_user("stayed-home", Role.VOTER)
     make_user("not-yet-approved", Role.VOTER, approved=False)
     election = publish(make_election, admin_user, make_user, "quiet", [[0, 1, 0]])
-    assert "1 ballots cast of 2 eligible voters: turnout 50.0%" in results_page(election)
+    assert "1 ballot counted of 2 eligible voters: turnout 50.0%" in results_page(election)
 
 
 def test_an_election_without_ballots_publishes_zeros(make_election, admin_user, make_user):
     election = publish(make_election, admin_user, make_user, "empty", [])
     page = results_page(election)
-    assert "0 ballots cast of 0 eligible voters: turnout 0.0%" in page
+    assert "0 ballots counted of 0 eligible voters: turnout 0.0%" in page
     assert '<td class="num" data-candidate="1">0</td>' in page
 
 

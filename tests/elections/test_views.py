@@ -389,7 +389,7 @@ def test_results_show_chart_and_table(clients, election_in):
     assert "Grace: 0 votes (0.0% of ballots)" in page
     assert '<td class="num" data-candidate="1">1</td>' in page
     assert '<td class="num" data-candidate="2">0</td>' in page
-    assert "1 ballots cast of 1 eligible voters: turnout 100.0%" in page
+    assert "1 ballot counted of 1 eligible voters: turnout 100.0%" in page
     assert "<script" not in page
 
 
