@@ -3,7 +3,7 @@
 Run: .venv/bin/python -m bench.cast [--voters 1000] [--concurrency 32] [--bits 3072]
      [--candidates 5] [--workers 1] [--threads 32] [--verify-batch 64] [--verify-processes 2]
      [--database-url postgres://user:password@host:port/postgres] [--compare-questions]
-     [--boxes 1] [--revote 0.1]
+     [--boxes 1] [--revote 0.1] [--questions one|two]
 
 Sets up a fresh database (a temporary SQLite file, or with ``--database-url`` a
 database of its own on that PostgreSQL server, dropped afterwards; the role in the
@@ -389,6 +389,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
+        "--questions",
+        choices=("one", "two"),
+        default="one",
+        help="one: one question of --candidates options; two: the demo's two questions "
+        "(1 of 4; yes/no/blank)",
+    )
+    parser.add_argument(
         "--compare-questions",
         action="store_true",
         help="run an election of 2 questions (1 of 4; yes/no/blank) and one of "
@@ -609,6 +616,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             run_layout(args, one_question(args.candidates), cores, f"one-of-{args.candidates}"),
         ]
         print_comparison(runs)
+    elif args.questions == "two":
+        runs = [run_layout(args, TWO_QUESTIONS, cores, "two-questions")]
     else:
         runs = [run_layout(args, one_question(args.candidates), cores, str(args.candidates))]
     if not all(run.correct for run in runs):
