@@ -81,7 +81,7 @@ class RecordChecker:
         self.counted = 0
         self.verified = 0
         self.last_sequence = 0
-        self.trackers: dict[str, tuple[int, int]] = {}
+        self.trackers: dict[str, tuple[int, int, int]] = {}  # position, sequence, box
         # Each voter context's latest entry: position, sequence, box, and the sequence
         # that entry says replaced it (None: it counts).
         self.contexts: dict[str, tuple[int, int, int, int | None]] = {}
@@ -322,11 +322,11 @@ class RecordChecker:
     def _check_unique(self, position: int, fields: EntryFields, box: int) -> None:
         # Keyed by board position: an entry repeated whole repeats its sequence too.
         sequence = fields.sequence
-        earlier = self.trackers.setdefault(fields.tracker, (position, sequence))
+        earlier = self.trackers.setdefault(fields.tracker, (position, sequence, box))
         if earlier[0] != position:
             self.report.fail(
                 "duplicate",
-                f"tracker already on the board as ballot {earlier[1]}{self._in_box(box)} "
+                f"tracker already on the board as ballot {earlier[1]}{self._in_box(earlier[2])} "
                 f"(position {earlier[0]})",
                 sequence=sequence,
             )
@@ -426,9 +426,10 @@ class RecordChecker:
                     f"{self.box_entries[index]}",
                 )
             heads.append((self.box_heads[index], self.box_entries[index]))
-        board_hash = board.boxes_closing_hash(heads)
+        # The board hash is the one head with one box, else the seal over every head.
+        board_hash = heads[0][0] if self.boxes == 1 else board.boxes_closing_hash(heads)
         self.report.chain = {"boxes": str(self.boxes), "head": board_hash, "closing": closing}
-        self._check_closing(closing, board_hash)
+        self._check_closing(closing, board.boxes_closing_hash(heads))
 
     def check_encrypted_tally(self, value: Any) -> None:
         params = self._params()

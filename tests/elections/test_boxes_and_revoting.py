@@ -117,6 +117,18 @@ def test_a_replacing_ballot_counts_and_the_replaced_one_does_not(
     assert counts_after_close(setup) == ([0, 2, 0], 2)
 
 
+def test_with_one_box_the_board_hash_is_the_head(make_election, admin_user, make_user, client):
+    setup = open_with(make_election, admin_user, allow_revoting=True)
+    election = setup.election
+    alice = make_user("alice")
+    cast(election, alice, [1, 0, 0])
+    cast(election, alice, [0, 0, 1])
+    (tally,) = ballot_box.box_tallies(election)
+    _, report = verified(election)
+    assert report.ok and report.chain["head"] == tally.head_hash
+    assert client.get(f"/elections/{election.slug}/turnout.json").json()["head"] == tally.head_hash
+
+
 def test_without_revoting_a_second_ballot_is_refused(make_election, admin_user, make_user):
     setup = open_with(make_election, admin_user, ballot_boxes=2)
     voter = make_user("alice")

@@ -4,9 +4,10 @@ The page streams the election's record into a Web Worker that runs the
 reference verifier's checks; it must say "verified" for an honest election, show
 the record's hashes, find a cast ballot's tracker at its place on the board and
 not a made-up one, and name the failures of a tampered record exactly as
-``python -m elections.verify`` does.
+``python -m elections.verify`` does, on a v3 record (ballot boxes, revoting) too.
 """
 
+import io
 import json
 from typing import Any
 
@@ -15,9 +16,10 @@ from playwright.sync_api import Page, Route, expect
 
 from elections import record, services
 from elections.models import Ballot, Election
+from elections.verify import Report, TrackerMatch, verify_record
 from tests.verify.golden.browser_expectations import EXPECTATIONS_PATH, apply_edits
 
-from .conftest import OpenElection
+from .conftest import TEST_KEY_BITS, OpenElection
 from .test_browser import Watched, browser_page  # noqa: F401 (fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -135,3 +137,99 @@ def describe(failure: dict[str, Any]) -> str:
     """A failure as the reference verifier's text report words it (report.Failure)."""
     where = f"ballot {failure['sequence']}: " if failure["sequence"] is not None else ""
     return f"[{failure['check']}] {where}{failure['message']}"
+
+
+# Voter 1 votes three times over (their first two ballots are replaced), voter 3 twice.
+REVOTES = (
+    (1, [1, 0, 0]),
+    (2, [0, 1, 0]),
+    (1, [0, 0, 1]),
+    (3, [1, 0, 0]),
+    (1, [0, 1, 0]),
+    (3, [0, 0, 1]),
+    (4, [1, 0, 0]),
+)
+
+
+@pytest.fixture
+def published_with_boxes(make_election, make_user, ballot_for, admin_user) -> Election:
+    election = make_election("boxes-2026", ballot_boxes=3, allow_revoting=True)
+    key_file = services.generate_keys(election=election, actor=admin_user, bits=TEST_KEY_BITS)
+    services.open_election(election=election, actor=admin_user)
+    election.refresh_from_db()
+    voters = {number: make_user(f"revoting_voter_{number}") for number in {n for n, _ in REVOTES}}
+    for number, choice in REVOTES:
+        voter = voters[number]
+        services.cast_ballot(
+            election=election, voter=voter, payload=ballot_for(election, voter, choice)
+        )
+    services.close_election(election=election, actor=admin_user)
+    services.decrypt_tally(election=election, key_file=key_file, passphrase=None, actor=admin_user)
+    election.refresh_from_db()
+    return election
+
+
+def python_report(election: Election, tracker: str | None = None) -> Report:
+    text = "".join(record.stream_record(election))
+    return verify_record(io.BytesIO(text.encode("ascii")), tracker=tracker)
+
+
+def board_place(election: Election, tracker: str) -> tuple[str, TrackerMatch]:
+    """Where the reference verifier finds the tracker, in the page's words, and its entry."""
+    report = python_report(election, tracker)
+    assert report.ok and report.tracker is not None and report.tracker.match is not None
+    match = report.tracker.match
+    place = f"On the board as ballot #{match.sequence} of box {match.box}"
+    if match.position != match.sequence:
+        place += f" (entry {match.position} of the record)"
+    return f"{place}: tracker {tracker}.", match
+
+
+def test_an_observer_verifies_an_election_with_ballot_boxes_and_revoting(
+    live_server,
+    browser_page: Watched,  # noqa: F811
+    published_with_boxes: Election,
+):
+    election = published_with_boxes
+    expected = python_report(election).to_dict()
+    assert expected["ok"], expected["failures"]
+    assert (expected["ballots"], expected["counted"]) == (7, 4)
+    page = browser_page.page
+    open_verify_page(page, live_server.url, election)
+
+    verdict = page.locator("#verify-verdict")
+    assert verdict.get_attribute("data-verdict") == "verified", verdict.inner_text()
+    assert verdict.inner_text() == (
+        "Verified: every check holds for the 7 ballots of this record. 4 of them are counted: "
+        "with revoting, only each voter's last ballot is in the tally."
+    )
+    assert page.locator("#verify-progress").evaluate("bar => [bar.value, bar.max]") == [7, 7]
+    chain = expected["chain"]
+    assert chain["boxes"] == "3" and chain["head"] == chain["closing"] == election.closing_hash
+    assert page.locator("#record-genesis").is_hidden()
+    assert page.locator("#record-boxes").inner_text() == "3"
+    assert page.locator("#record-head").inner_text() == chain["head"]
+    assert page.locator("#record-closing").inner_text() == chain["closing"]
+    rows = page.locator("#verified-results table tbody tr").all_inner_texts()
+    assert rows == [
+        f"{option['name']}\t{option['count']}" for option in expected["results"][0]["options"]
+    ]
+    assert rows == ["Ada\t1", "Grace\t2", "Alan\t1"]
+
+    trackers = list(
+        Ballot.objects.filter(election=election, voter__username="revoting_voter_1")
+        .order_by("revision")
+        .values_list("tracker", flat=True)
+    )
+    place, match = board_place(election, trackers[0])
+    assert match.replaced_by is not None
+    assert find(page, trackers[0]) == (
+        f"{place} Replaced, not counted: its voter cast ballot #{match.replaced_by} later in the "
+        "same box, and only a voter's last ballot counts."
+    )
+    place, match = board_place(election, trackers[-1])
+    assert match.replaced_by is None
+    assert find(page, trackers[-1]) == (
+        f"{place} Counted: it is in the encrypted tally that the published results decrypt."
+    )
+    assert_clean(browser_page)

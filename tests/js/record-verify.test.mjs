@@ -91,18 +91,23 @@ describe("the browser verifier agrees with python -m elections.verify", () => {
     });
   });
 
-  it("covers every check name, every exit status and both record versions", () => {
+  it("covers every check name, every exit status and every record version", () => {
     const checks = new Set();
     const codes = new Set();
-    for (const { report } of expectations.cases) {
+    const bases = new Set();
+    for (const { base, report } of expectations.cases) {
       codes.add(report.exit_code);
+      bases.add(base);
       for (const failure of report.failures) checks.add(failure.check);
     }
     assert.deepEqual([...codes].sort(), [0, 1, 2, 3]);
     assert.deepEqual([...checks].sort(), [
-      "audited", "ballot", "candidates", "chain", "decryption", "duplicate", "election", "entry",
-      "params", "partial", "proof", "results", "sequence", "tally", "tracker", "trustees",
+      "audited", "ballot", "box", "candidates", "chain", "decryption", "duplicate", "election",
+      "entry", "params", "partial", "proof", "replacement", "results", "sequence", "tally",
+      "tracker", "trustees",
     ]);
+    assert.deepEqual([...bases].sort(), ["record-v1-12.json", "record-v1.json",
+      "record-v2-trustees.json", "record-v2.json", "record-v3.json"]);
   });
 });
 
@@ -124,7 +129,9 @@ describe("the record is read as a stream", () => {
   }
 
   it("gives the same report whatever the size of the proof batches", async () => {
-    for (const name of ["v1 twelve ballots", "v1 reordered ballots"]) {
+    const names = ["v1 twelve ballots", "v1 reordered ballots", "v3 honest",
+      "v3 replaced ballot unreadable", "v3 replaced ballot changed"];
+    for (const name of names) {
       const testCase = expectations.cases.find((c) => c.name === name);
       for (const batchSize of [1, 5]) {
         const report = await verifyRecord(chunksOf(caseBytes(testCase), 65536),

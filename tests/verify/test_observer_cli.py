@@ -16,6 +16,7 @@ from tests.verify.golden.regenerate import (
     GOLDEN_PATH,
     GOLDEN_TRUSTEES_PATH,
     GOLDEN_V2_PATH,
+    GOLDEN_V3_PATH,
     QUESTIONS_V2,
 )
 
@@ -265,7 +266,7 @@ def assert_no_negative_count(out: str, report: dict[str, Any]) -> None:
         assert all(count is None or count >= 0 for count in counts), question
 
 
-@pytest.mark.parametrize("path", GOLDEN_PATHS, ids=lambda path: path.name)
+@pytest.mark.parametrize("path", [*GOLDEN_PATHS, GOLDEN_V3_PATH], ids=lambda path: path.name)
 def test_no_honest_golden_report_shows_a_negative_count(capsys, path):
     status, out = verify(capsys, path)
     assert status == 0

@@ -6,7 +6,8 @@ and written back in the exporter's layout (``doc``), or made on the bytes
 kinds are those the reference verifier's tests make (``tests/verify/``) and
 the strict-reading rules of docs/election-record.md §6; this module has the
 tools and the v1 and strict-reading cases, ``browser_cases_v2`` the v2,
-trustee and audited-ballot ones. ``browser_expectations`` runs the
+trustee and audited-ballot ones, ``browser_cases_v3`` those of ballot boxes
+and revoting. ``browser_expectations`` runs the
 reference verifier on each.
 """
 
@@ -26,13 +27,14 @@ from elections.verify import MAX_DEPTH, MAX_TEXT
 from .regenerate import golden_keypair
 
 GOLDEN = Path(__file__).parent
-V1, V1_12, V2, TRUSTEES = (
+V1, V1_12, V2, TRUSTEES, V3 = (
     "record-v1.json",
     "record-v1-12.json",
     "record-v2.json",
     "record-v2-trustees.json",
+    "record-v3.json",
 )
-GOLDEN_FILES = (V1, V1_12, V2, TRUSTEES)
+GOLDEN_FILES = (V1, V1_12, V2, TRUSTEES, V3)
 AUDITED = "audited_ballots"
 # The audited ballots' documents, which the cases' edits may quote as lines of "documents".
 DOCUMENTS = "documents"

@@ -4,8 +4,9 @@ The browser verifier (``elections/static/elections/js/record-verify.mjs``)
 must give the same verdict, exit status, failures (check, ballot, message),
 hashes, results and trustees as ``python -m elections.verify --json`` on the
 same bytes. This module runs the command line in-process on every case of
-``browser_cases`` and ``browser_cases_v2`` (each golden record as it is, and every kind of tampering
-the verifier's tests make, as bytes) and writes ``browser-expectations.json``:
+``browser_cases``, ``browser_cases_v2`` and ``browser_cases_v3`` (each golden
+record as it is, and every kind of tampering the verifier's tests make, as
+bytes) and writes ``browser-expectations.json``:
 per case, the golden file it starts from, the edits that turn it into the
 tampered bytes (so the fixture stays small), the options and the JSON
 report (without its ``seconds``). ``tests/js/record-verify.test.mjs`` replays
@@ -53,9 +54,10 @@ from .browser_cases_v2 import (
     V2_CASES,
     audited_documents,
 )
+from .browser_cases_v3 import V3_CASES
 from .regenerate import golden_keypair, golden_v2_params
 
-CASES = V1_CASES + UNREADABLE_CASES + V2_CASES + TRUSTEE_CASES + AUDITED_CASES
+CASES = V1_CASES + UNREADABLE_CASES + V2_CASES + TRUSTEE_CASES + AUDITED_CASES + V3_CASES
 EXPECTATIONS_PATH = Path(__file__).with_name("browser-expectations.json")
 SAFE_INTEGER = 2**53 - 1
 

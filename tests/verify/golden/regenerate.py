@@ -6,7 +6,10 @@ counts of 10 and more are spelt in every hash. ``record-v2.json`` (format v2)
 holds 6 ballots on three questions with Unicode labels, the last question
 allowing a blank vote, which three of them cast. ``record-v2-trustees.json``
 holds the same ballots in an election whose key was dealt to three trustees,
-any two of whom decrypt: trustees 1 and 3 did.
+any two of whom decrypt: trustees 1 and 3 did. ``record-v3.json`` (format v3)
+is an election on the v2 questions with three ballot boxes and revoting: eight
+ballots from five voters, one of whom cast three times and one twice, so three
+ballots are marked replaced and five count; box 1 stays empty.
 
 Every random choice comes from ``crypto.DeterministicRandom`` (the primes, the
 trustees' shares and their proofs too), so running this again gives the same
@@ -22,6 +25,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import gmpy2  # type: ignore[import-untyped]
 from phe import paillier
@@ -119,6 +123,25 @@ TITLE_TRUSTEES = "\u00c9lection du conseil 2026, d\u00e9pouill\u00e9e par les ga
 THRESHOLD, TRUSTEES = 2, 3
 DECRYPTING_TRUSTEES = (1, 3)
 
+GOLDEN_V3_PATH = Path(__file__).with_name("record-v3.json")
+ELECTION_ID_V3 = "6f1d3c2a-0b1e-4c55-9a7e-3d2f00000004"
+TITLE_V3 = "\u00c9lection du conseil 2026, trois urnes"
+BOXES_V3 = 3
+# In casting order: the voter (``golden_v3_context``) and one 0/1 per slot. Voters
+# 1, 3 and 4 are in box 0, voters 2 and 9 in box 2, nobody votes in box 1. Voter 1
+# replaces their ballot twice and voter 2 once: only each voter's last counts.
+CASTS_V3 = (
+    (1, (1, 0, 0, 1, 0, 0, 0, 1, 0, 0)),
+    (2, (0, 1, 0, 0, 1, 0, 0, 0, 1, 0)),
+    (3, (1, 0, 0, 0, 0, 1, 1, 1, 0, 0)),
+    (1, (0, 0, 1, 0, 0, 0, 0, 0, 0, 1)),
+    (9, (0, 1, 0, 1, 1, 0, 0, 0, 1, 0)),
+    (2, (0, 1, 0, 0, 0, 0, 1, 0, 0, 1)),
+    (4, (1, 0, 0, 1, 0, 0, 0, 1, 0, 0)),
+    (1, (0, 0, 1, 0, 1, 0, 0, 1, 0, 0)),
+)
+ELIGIBLE_V3 = 10
+
 # The results of a tally and, for trustees, their public key and partial decryptions.
 Decryption = tuple[list[dict[str, str | None]], str | None, list[str] | None]
 
@@ -153,6 +176,10 @@ def golden_context(index: int) -> str:
 
 def golden_v2_context(index: int) -> str:
     return "vc1-" + hashlib.sha256(f"golden v2 voter {index}".encode()).hexdigest()[:40]
+
+
+def golden_v3_context(index: int) -> str:
+    return "vc1-" + hashlib.sha256(f"golden v3 voter {index}".encode()).hexdigest()[:40]
 
 
 def golden_params(public_key: paillier.PaillierPublicKey) -> crypto.ElectionParams:
@@ -354,9 +381,7 @@ def _render(
         ballot = crypto.encrypt_ballot(params, context, list(choice), rng=rng)
         ballots.append(ballot)
         tracker = crypto.ballot_tracker(ballot, params)
-        cast_at = (
-            f"2026-03-01T09:{sequence // 60 % 60:02d}:{sequence % 60:02d}.{sequence % 1000:03d}Z"
-        )
+        cast_at = _cast_at(sequence)
         head = board.ballot_hash(head, sequence, context, cast_at, tracker)
         entries.append(
             BoardEntry(
@@ -367,23 +392,10 @@ def _render(
     closing_hash = board.closing_hash(head, len(entries))
     results, trustees, partial_decryptions = decrypt(totals, closing_hash)
     parts = RecordParts(
-        election={
-            **election,
-            "status": "published",
-            "opened_at": "2026-03-01T08:00:00.000Z",
-            "closed_at": "2026-03-01T18:00:00.000Z",
-            "published_at": "2026-03-01T18:05:00.000Z",
-            "ballot_count": int_to_hex(len(entries)),
-        },
-        params=crypto.encoding.load_json(
-            crypto.params_to_json(params), max_bytes=1 << 20, error=crypto.ParameterError
-        ),
+        election=_published(election, len(entries)),
+        params=_params_section(params),
         candidates=candidates,
-        voter_roll={
-            "mode": "all",
-            "eligible": int_to_hex(len(roll)),
-            "commitment": voter_roll_commitment(roll),
-        },
+        voter_roll=_roll_section(roll),
         chain={
             "genesis": board.genesis_hash(params.fingerprint),
             "head": head,
@@ -400,6 +412,125 @@ def _render(
     return "".join(render_record(parts, entries))
 
 
+def _cast_at(number: int) -> str:
+    return f"2026-03-01T09:{number // 60 % 60:02d}:{number % 60:02d}.{number % 1000:03d}Z"
+
+
+def _published(election: dict[str, str], ballot_count: int) -> dict[str, str]:
+    return {
+        **election,
+        "status": "published",
+        "opened_at": "2026-03-01T08:00:00.000Z",
+        "closed_at": "2026-03-01T18:00:00.000Z",
+        "published_at": "2026-03-01T18:05:00.000Z",
+        "ballot_count": int_to_hex(ballot_count),
+    }
+
+
+def _params_section(params: crypto.ElectionParams) -> dict[str, Any]:
+    section: dict[str, Any] = crypto.encoding.load_json(
+        crypto.params_to_json(params), max_bytes=1 << 20, error=crypto.ParameterError
+    )
+    return section
+
+
+def _roll_section(roll: Sequence[str]) -> dict[str, str]:
+    return {
+        "mode": "all",
+        "eligible": int_to_hex(len(roll)),
+        "commitment": voter_roll_commitment(roll),
+    }
+
+
+class _CastV3(NamedTuple):
+    box: int
+    sequence: int
+    context: str
+    cast_at: str
+    tracker: str
+    chain_hash: str
+    ballot: crypto.Ballot
+
+
+def build_golden_record_v3() -> str:
+    """Return the v3 golden record's text: boxes and revoting (the caller allows small keys).
+
+    Each ballot goes to its voter's box, numbered and chained in that box; a
+    voter's earlier ballots name the sequence of the ballot that replaced them,
+    and the encrypted tally is the product of the ballots that count.
+    """
+    from elections.record import BoardEntry, RecordParts, render_record
+
+    public_key, private_key = golden_keypair()
+    params = golden_v2_params(public_key, ELECTION_ID_V3, TITLE_V3)
+    genesis = [board.box_genesis_hash(params.fingerprint, box, BOXES_V3) for box in range(BOXES_V3)]
+    heads = list(genesis)
+    lengths = [0] * BOXES_V3
+    cast: list[_CastV3] = []
+    # A voter's next ballot replaces the one before: the last one of each voter counts.
+    replaced_by: dict[int, int] = {}
+    latest: dict[str, int] = {}
+    for number, (voter, choice) in enumerate(CASTS_V3, start=1):
+        context = golden_v3_context(voter)
+        box = board.box_of(context, BOXES_V3)
+        lengths[box] += 1
+        rng = crypto.DeterministicRandom(f"golden v3 ballot {number}".encode())
+        ballot = crypto.encrypt_ballot(params, context, list(choice), rng=rng)
+        tracker = crypto.ballot_tracker(ballot, params)
+        cast_at = _cast_at(number)
+        heads[box] = board.ballot_hash(heads[box], lengths[box], context, cast_at, tracker)
+        if context in latest:
+            replaced_by[latest[context]] = lengths[box]
+        latest[context] = len(cast)
+        cast.append(_CastV3(box, lengths[box], context, cast_at, tracker, heads[box], ballot))
+    entries = [
+        BoardEntry(
+            item.sequence,
+            item.context,
+            item.cast_at,
+            item.tracker,
+            item.chain_hash,
+            crypto.ballot_to_json(item.ballot, params),
+            box=item.box,
+            replaced_by=replaced_by.get(index),
+        )
+        for index, item in sorted(enumerate(cast), key=lambda pair: pair[1][:2])
+    ]
+    counted = [item.ballot for index, item in enumerate(cast) if index not in replaced_by]
+    totals = crypto.aggregate_ballots(params, counted)
+    closing_hash = board.boxes_closing_hash(list(zip(heads, lengths, strict=True)))
+    results, _, _ = key_decryption(params, private_key)(totals, closing_hash)
+    roll = [golden_v3_context(i) for i in range(1, ELIGIBLE_V3 + 1)]
+    election = {"id": ELECTION_ID_V3, "slug": "golden-v3-2026", "title": TITLE_V3}
+    chain: dict[str, Any] = {
+        "boxes": [
+            {"genesis": start, "head": head, "ballots": int_to_hex(length)}
+            for start, head, length in zip(genesis, heads, lengths, strict=True)
+        ],
+        "closing": closing_hash,
+    }
+    parts = RecordParts(
+        election={
+            **_published(election, len(cast)),
+            "ballot_boxes": int_to_hex(BOXES_V3),
+            "revoting": "1",
+        },
+        params=_params_section(params),
+        candidates=None,
+        voter_roll=_roll_section(roll),
+        chain=chain,
+        encrypted_tally={
+            "ciphertexts": [int_to_hex(total) for total in totals],
+            "ballot_count": int_to_hex(len(counted)),
+        },
+        results=results,
+        trustees=None,
+        partial_decryptions=None,
+        boxes=True,
+    )
+    return "".join(render_record(parts, entries))
+
+
 def main() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "evoting.settings")
     import django
@@ -411,6 +542,7 @@ def main() -> int:
             (GOLDEN_12_PATH, build_golden_record_12),
             (GOLDEN_V2_PATH, build_golden_record_v2),
             (GOLDEN_TRUSTEES_PATH, build_golden_record_trustees),
+            (GOLDEN_V3_PATH, build_golden_record_v3),
         ):
             text = build()
             path.write_text(text, encoding="ascii")

@@ -3,11 +3,14 @@
 // check names and messages.
 //
 // RecordChecker receives each section as it is read, and the ballots one
-// entry at a time: an entry's fields, sequence number, chain link and
+// entry at a time: an entry's fields, sequence number, chain link, box and
 // uniqueness are checked at once; its ballot waits in a batch whose proofs
 // are checked together (record-ballots.mjs). Memory holds counters, the
-// running product of the ballots per slot, the trackers and voter contexts
-// seen (for duplicates and the tracker look-up) and the batches in flight.
+// running product of the counted ballots per slot, each box's head, the
+// trackers and voter contexts seen (for duplicates, replacements and the
+// tracker look-up) and the batches in flight. A v3 record (section 12) has
+// several ballot boxes, each with its own numbering and chain, and may mark
+// a ballot as replaced by a later one of its voter: it is checked, not counted.
 
 import {
   BallotCryptoError,
@@ -31,10 +34,10 @@ import {
   timeValue,
 } from "./record-reader.mjs";
 import {
+  BOX_CHAIN_KEYS,
   CANDIDATE_KEYS,
   CHAIN_KEYS,
-  ELECTION_KEYS,
-  ENTRY_KEYS,
+  CHAIN_KEYS_V3,
   LAYOUTS,
   RECORD_FORMAT,
   ROLL_MODES,
@@ -66,6 +69,10 @@ const MAX_VOTER_CONTEXT = 200;
 const GENESIS_TAG = "evoting/board/v1/genesis";
 const BALLOT_TAG = "evoting/board/v1/ballot";
 const CLOSE_TAG = "evoting/board/v1/close";
+const BOX_GENESIS_TAG = "evoting/board/v1/box-genesis";
+const BOXES_CLOSE_TAG = "evoting/board/v1/close-boxes";
+const BOX_TAG = "evoting/board/v1/box";
+const MAX_BOXES = 256n;
 
 // A failure after which nothing further can be checked (unusable parameters).
 export class StopChecks extends Error {}
@@ -85,6 +92,28 @@ export function ballotHash(previous, sequence, voterContext, castAt, tracker) {
 
 export function closingHash(head, ballots) {
   return transcriptHex([CLOSE_TAG, head, ballots.toString()]);
+}
+
+// Where box `box` (from 0) of `boxes` starts its chain.
+export function boxGenesisHash(fingerprint, box, boxes) {
+  if (boxes === 1) return genesisHash(fingerprint);
+  return transcriptHex([BOX_GENESIS_TAG, fingerprint, box.toString(), boxes.toString()]);
+}
+
+// The box (from 0) that every ballot of this voter goes to: the first eight
+// bytes of the hash, big-endian, modulo the number of boxes.
+export async function boxOf(voterContext, boxes) {
+  const digest = await transcriptDigest([BOX_TAG, voterContext]);
+  const first = new DataView(digest.buffer, digest.byteOffset, 8).getBigUint64(0, false);
+  return Number(first % BigInt(boxes));
+}
+
+// Seals every box at once: `heads` is each box's [head hash, ballots], box 0 first.
+export function boxesClosingHash(heads) {
+  if (heads.length === 1) return closingHash(...heads[0]);
+  const parts = [BOXES_CLOSE_TAG, heads.length.toString()];
+  for (const [head, ballots] of heads) parts.push(head, ballots.toString());
+  return transcriptHex(parts);
 }
 
 function bitLength(value) {
@@ -110,15 +139,31 @@ function checkModulus(document, minKeyBits) {
   if (!(BigInt("0x" + document.n) & 1n)) throw new BallotCryptoError("the modulus must be odd");
 }
 
-function entryFields(entry) {
-  expectObject(entry, ENTRY_KEYS, "ballot entry");
+function entryFields(entry, layout, boxes) {
+  expectObject(entry, layout.entryKeys, "ballot entry");
   const sequence = readCount(entry.sequence, "sequence");
   const context = checkText(entry.voter_context, "voter context", MAX_VOTER_CONTEXT);
   const castAt = timeValue(entry.cast_at, "cast_at");
   if (!castAt) throw new MalformedRecord("cast_at: missing");
   const tracker = hashValue(entry.tracker, "tracker");
   const chainHash = hashValue(entry.chain_hash, "chain_hash");
-  return { sequence, context, castAt, tracker, chainHash, document: entry.ballot };
+  let box = 0;
+  let replacedBy = null;
+  if (layout.boxes) {
+    const read = readCount(entry.box, "box");
+    if (read >= BigInt(boxes)) {
+      throw new MalformedRecord(`box: ${read} is not one of the election's ${boxes} boxes`);
+    }
+    box = Number(read);
+    if (entry.replaced_by !== null) {
+      replacedBy = readCount(entry.replaced_by, "replaced_by");
+      if (replacedBy <= sequence) {
+        throw new MalformedRecord("replaced_by: a ballot is replaced by a later one of its box");
+      }
+    }
+  }
+  return { sequence, box, context, castAt, tracker, chainHash, replacedBy,
+    document: entry.ballot };
 }
 
 // Runs every check of docs/election-record.md over one record's sections.
@@ -144,11 +189,23 @@ export class RecordChecker {
     this.params = null;
     this.genesis = "";
     this.head = "";
+    // v3: the number of boxes, whether ballots may be replaced, each box's head,
+    // the last sequence number read in it and its entries (unreadable ones too),
+    // and the box being read (entries come box by box).
+    this.boxes = 1;
+    this.revoting = false;
+    this.boxHeads = [];
+    this.boxLengths = [];
+    this.boxEntries = [];
+    this.box = 0;
     this.count = 0;
+    // Entries not marked as replaced: the ballots the tally counts.
+    this.counted = 0;
     this.verified = 0;
-    this.lastSequence = 0n;
-    // Tracker and voter context -> { position, sequence } of the first entry with it.
+    // Tracker -> { position, sequence, box, replacedBy } of the first entry with it
+    // (box null but in a v3 record).
     this.trackers = new Map();
+    // Voter context -> { position, sequence, box, replacedBy } of its latest entry.
     this.contexts = new Map();
     this.product = [];
     this.unreadable = 0;
@@ -175,7 +232,8 @@ export class RecordChecker {
     return handlers[key];
   }
 
-  // The board entry holding a tracker: { position, sequence } or undefined.
+  // The board entry holding a tracker: { position, sequence, box, replacedBy }
+  // or undefined.
   findTracker(tracker) {
     return this.trackers.get(tracker);
   }
@@ -193,7 +251,7 @@ export class RecordChecker {
   }
 
   checkElection(value) {
-    const election = expectObject(value, ELECTION_KEYS, "election");
+    const election = expectObject(value, this.layout.electionKeys, "election");
     for (const key of ["id", "slug", "title"]) text(election[key], `election ${key}`);
     if (!STATUSES.includes(election.status)) {
       throw new MalformedRecord(`election status: expected one of ${pythonList(STATUSES)}`);
@@ -218,6 +276,17 @@ export class RecordChecker {
         this.report.fail("election",
           `${key} is ${present ? "missing" : "set"} for a ${this.status} election`);
       }
+    }
+    if (this.layout.boxes) {
+      const boxes = readCount(election.ballot_boxes, "election ballot_boxes");
+      if (boxes < 1n || boxes > MAX_BOXES) {
+        throw new MalformedRecord(`election ballot_boxes: expected 1 to ${MAX_BOXES}`);
+      }
+      this.boxes = Number(boxes);
+      if (election.revoting !== "0" && election.revoting !== "1") {
+        throw new MalformedRecord('election revoting: expected "0" or "1"');
+      }
+      this.revoting = election.revoting === "1";
     }
   }
 
@@ -252,6 +321,12 @@ export class RecordChecker {
     this.names = optionNames(params);
     this.genesis = await genesisHash(params.fingerprint);
     this.head = this.genesis;
+    this.boxHeads = [];
+    for (let box = 0; box < this.boxes; box++) {
+      this.boxHeads.push(await boxGenesisHash(params.fingerprint, box, this.boxes));
+    }
+    this.boxLengths = new Array(this.boxes).fill(0n);
+    this.boxEntries = new Array(this.boxes).fill(0);
     this.product = new Array(params.slotCount).fill(1n);
   }
 
@@ -302,9 +377,11 @@ export class RecordChecker {
     await this.flush();
     await this.runner.finish();
     this.report.ballots = this.count;
-    if (BigInt(this.count) > this.eligible) {
-      this.report.warnings.push(`${this.count} ballots but ${this.eligible} eligible voters at ` +
-        "export time (voters removed from the roll after voting, or ballots from outside it)");
+    this.checkReplacementsFound();
+    this.report.counted = this.counted;
+    if (BigInt(this.counted) > this.eligible) {
+      this.report.warnings.push(`${this.counted} ballots but ${this.eligible} eligible voters ` +
+        "at export time (voters removed from the roll after voting, or ballots from outside it)");
     }
   }
 
@@ -312,45 +389,117 @@ export class RecordChecker {
     let fields;
     try {
       if (duplicate !== null) throw new MalformedRecord(`duplicate key ${pythonRepr(duplicate)}`);
-      fields = entryFields(entry);
+      fields = entryFields(entry, this.layout, this.boxes);
     } catch (error) {
       if (!(error instanceof MalformedRecord || error instanceof BallotCryptoError)) throw error;
       this.report.fail("entry", error.message, { position });
       this.unreadable += 1;
-      const chainHash = isObject(entry) ? entry.chain_hash : undefined;
-      if (typeof chainHash === "string" && HASH_RE.test(chainHash)) this.head = chainHash;
+      this.counted += 1; // it may be a counted ballot: the tally cannot be recomputed
+      this.followUnreadable(entry);
       return;
     }
-    const { sequence, context, castAt, tracker, chainHash, document } = fields;
-    if (sequence !== this.lastSequence + 1n) {
-      this.report.fail("sequence", `expected sequence ${this.lastSequence + 1n}, found ` +
-        `${sequence} (a ballot is missing, inserted or out of order)`, { sequence });
+    const { sequence, box, context, castAt, tracker, chainHash, replacedBy, document } = fields;
+    const where = { sequence, position: this.boxes > 1 ? position : null };
+    this.enterBox(box, where);
+    const expected = this.boxLengths[box] + 1n;
+    if (sequence !== expected) {
+      this.report.fail("sequence", `expected sequence ${expected}${this.inBox(box)}, found ` +
+        `${sequence} (a ballot is missing, inserted or out of order)`, where);
     }
-    this.lastSequence = sequence;
-    if ((await ballotHash(this.head, sequence, context, castAt, tracker)) !== chainHash) {
-      this.report.fail("chain", "the chain hash does not follow from the previous one",
-        { sequence });
+    this.boxLengths[box] = sequence;
+    this.boxEntries[box] += 1;
+    if ((await ballotHash(this.boxHeads[box], sequence, context, castAt, tracker)) !== chainHash) {
+      this.report.fail("chain", "the chain hash does not follow from the previous one", where);
     }
-    this.head = chainHash;
+    this.boxHeads[box] = this.head = chainHash;
+    if (this.boxes > 1) {
+      const belongs = await boxOf(context, this.boxes);
+      if (belongs !== box) {
+        this.report.fail("box", `the voter's ballots belong in box ${belongs}`, where);
+      }
+    }
+    if (replacedBy !== null && !this.revoting) {
+      this.report.fail("replacement", "a ballot is marked replaced but revoting is off", where);
+    }
+    const found = { position, sequence, box: this.layout.boxes ? box : null, replacedBy };
     const sought = this.report.tracker;
     if (sought !== null && sought.match === null && tracker === sought.tracker) {
-      sought.match = { position, sequence, castAt, chainHash };
+      sought.match = { ...found, castAt, chainHash };
     }
-    this.checkUnique(position, sequence, context, tracker);
-    this.batch.push({ sequence, context, tracker, document });
+    this.checkUnique(found, context, tracker);
+    const counted = replacedBy === null;
+    this.counted += counted ? 1 : 0;
+    this.batch.push({ sequence, context, tracker, document, counted });
+  }
+
+  // Entries come box by box, each box's in sequence order.
+  enterBox(box, where) {
+    if (box < this.box) {
+      this.report.fail("sequence", `an entry of box ${box} after those of box ${this.box}`,
+        where);
+    }
+    this.box = Math.max(this.box, box);
+  }
+
+  inBox(box) {
+    return this.boxes > 1 ? ` in box ${box}` : "";
+  }
+
+  // A recorded chain hash still becomes its chain's head, so one altered entry
+  // is reported once rather than at every later entry of its box.
+  followUnreadable(entry) {
+    if (!isObject(entry)) return;
+    const chainHash = entry.chain_hash;
+    if (!(typeof chainHash === "string" && HASH_RE.test(chainHash))) return;
+    let box = this.box;
+    if (this.layout.boxes) {
+      let read;
+      try {
+        read = readCount(entry.box, "box");
+      } catch (error) {
+        if (error instanceof MalformedRecord) return;
+        throw error;
+      }
+      if (read >= BigInt(this.boxes)) return;
+      box = Number(read);
+    }
+    this.boxHeads[box] = this.head = chainHash;
+    this.boxEntries[box] += 1;
   }
 
   // Keyed by board position: an entry repeated whole repeats its sequence too.
-  checkUnique(position, sequence, context, tracker) {
-    for (const [seen, value, what] of [
-      [this.trackers, tracker, "tracker already on the board"],
-      [this.contexts, context, "voter context already voted"],
-    ]) {
-      const earlier = seen.get(value);
-      if (earlier === undefined) seen.set(detach(value), { position, sequence });
-      else if (earlier.position !== position) {
-        this.report.fail("duplicate",
-          `${what} as ballot ${earlier.sequence} (position ${earlier.position})`, { sequence });
+  // A voter context seen before is a second vote unless its latest entry says
+  // this one, in the same box, replaced it.
+  checkUnique(found, context, tracker) {
+    const { position, sequence, box, replacedBy } = found;
+    const earlier = this.trackers.get(tracker);
+    if (earlier === undefined) this.trackers.set(detach(tracker), found);
+    else if (earlier.position !== position) {
+      this.report.fail("duplicate", `tracker already on the board as ballot ` +
+        `${earlier.sequence}${this.inBox(earlier.box)} (position ${earlier.position})`, { sequence });
+    }
+    const previous = this.contexts.get(context);
+    const latest = { position, sequence, box: box ?? 0, replacedBy };
+    if (previous === undefined) {
+      this.contexts.set(detach(context), latest);
+      return;
+    }
+    this.contexts.set(context, latest);
+    const named = previous.replacedBy;
+    if (named === null || named !== sequence || previous.box !== latest.box) {
+      this.report.fail("duplicate", "voter context already voted as ballot " +
+        `${previous.sequence}${this.inBox(previous.box)} (position ${previous.position})` +
+        (named === null ? "" : `, which says ballot ${named} replaced it`), { sequence });
+    }
+  }
+
+  // A ballot marked replaced must be followed by its voter's replacing ballot.
+  checkReplacementsFound() {
+    for (const { position, sequence, box, replacedBy } of this.contexts.values()) {
+      if (replacedBy !== null) {
+        this.report.fail("replacement", `ballot ${sequence}${this.inBox(box)} (position ` +
+          `${position}) is marked replaced by ballot ${replacedBy}, but no later ballot of its ` +
+          "voter is on the board", { sequence });
       }
     }
   }
@@ -379,6 +528,10 @@ export class RecordChecker {
   // Trailer -----------------------------------------------------------------
 
   async checkChain(value) {
+    if (this.layout.boxes) {
+      await this.checkBoxChains(value);
+      return;
+    }
     const chain = expectObject(value, CHAIN_KEYS, "chain");
     const genesis = hashValue(chain.genesis, "chain genesis");
     const head = hashValue(chain.head, "chain head");
@@ -391,13 +544,52 @@ export class RecordChecker {
     if (head !== this.head) {
       this.report.fail("chain", "the head is not the last ballot's chain hash");
     }
+    this.checkClosing(closing, await closingHash(this.head, this.count));
+  }
+
+  checkClosing(closing, expected) {
     if (this.status === "open") {
       if (closing) this.report.fail("chain", "an open election has a closing hash");
       this.report.warnings.push("the election is still open: this record is partial (no " +
         "closing hash, no results) and later ballots may follow");
-    } else if (closing !== (await closingHash(this.head, this.count))) {
+    } else if (closing !== expected) {
       this.report.fail("chain", `the closing hash does not seal these ${this.count} ballots`);
     }
+  }
+
+  // v3: each box's genesis, head and length, and one closing hash over them all.
+  async checkBoxChains(value) {
+    const chain = expectObject(value, CHAIN_KEYS_V3, "chain");
+    const boxes = chain.boxes;
+    if (!Array.isArray(boxes) || boxes.length !== this.boxes) {
+      throw new MalformedRecord(`chain boxes: expected an array of ${this.boxes} boxes`);
+    }
+    const closing = hashValue(chain.closing, "chain closing", { nullable: true });
+    this.closing = closing;
+    const fingerprint = this.requireParams().fingerprint;
+    const heads = [];
+    for (const [index, item] of boxes.entries()) {
+      const box = expectObject(item, BOX_CHAIN_KEYS, `chain box ${index}`);
+      const genesis = hashValue(box.genesis, `chain box ${index} genesis`);
+      const head = hashValue(box.head, `chain box ${index} head`);
+      const length = readCount(box.ballots, `chain box ${index} ballots`);
+      if (genesis !== (await boxGenesisHash(fingerprint, index, this.boxes))) {
+        this.report.fail("chain", `box ${index}: the genesis hash does not match`);
+      }
+      if (head !== this.boxHeads[index]) {
+        this.report.fail("chain", `box ${index}: the head is not its last ballot's hash`);
+      }
+      if (length !== BigInt(this.boxEntries[index])) {
+        this.report.fail("chain", `box ${index}: says ${length} ballots, the board holds ` +
+          `${this.boxEntries[index]}`);
+      }
+      heads.push([this.boxHeads[index], this.boxEntries[index]]);
+    }
+    // The board hash is the one head with one box, else the seal over every head.
+    const sealed = await boxesClosingHash(heads);
+    const boardHash = this.boxes === 1 ? heads[0][0] : sealed;
+    this.report.chain = { boxes: String(this.boxes), head: boardHash, closing };
+    this.checkClosing(closing, sealed);
   }
 
   checkEncryptedTally(value) {
@@ -429,8 +621,11 @@ export class RecordChecker {
 
   compareTally(tallyCount) {
     const board = BigInt(this.count);
-    if (tallyCount !== board) {
-      this.report.fail("tally", `the tally counts ${tallyCount} ballots, the board holds ${board}`);
+    if (tallyCount !== BigInt(this.counted)) {
+      const holds = this.counted === this.count
+        ? `the board holds ${board}`
+        : `${this.counted} of the board's ${board} count (the others replaced)`;
+      this.report.fail("tally", `the tally counts ${tallyCount} ballots, ${holds}`);
     }
     if (this.claimedBallots !== board) {
       this.report.fail("election",
@@ -457,7 +652,7 @@ export class RecordChecker {
     }
     this.results = new ResultChecker(this.report, this.layout, this.requireParams(), this.tally,
       { byTrustees: this.trustees.present });
-    this.report.questions = this.results.check(value, this.names, this.count);
+    this.report.questions = this.results.check(value, this.names, this.counted);
   }
 
   async checkPartialDecryptions(value) {

@@ -5,6 +5,9 @@
 // command's exit status.
 
 export const RECORD_FORMAT = "evoting/election-record/v2";
+// An election with several ballot boxes or with revoting: v2 plus each ballot's box
+// and replacement, one chain per box.
+export const RECORD_FORMAT_V3 = "evoting/election-record/v3";
 export const RECORD_FORMAT_V1 = "evoting/election-record/v1";
 // The one optional section: last, and present only when some ballot was audited (v2).
 export const AUDITED_SECTION = "audited_ballots";
@@ -14,29 +17,47 @@ export const TRACKER_ABSENT = 3;
 
 export const ELECTION_KEYS = ["id", "slug", "title", "status", "opened_at", "closed_at",
   "published_at", "ballot_count"];
+export const ELECTION_KEYS_V3 = [...ELECTION_KEYS, "ballot_boxes", "revoting"];
 export const CANDIDATE_KEYS = ["id", "position", "name", "affiliation"];
 export const VOTER_ROLL_KEYS = ["mode", "eligible", "commitment"];
 export const ENTRY_KEYS = ["sequence", "voter_context", "cast_at", "tracker", "chain_hash",
   "ballot"];
+export const ENTRY_KEYS_V3 = ["sequence", "box", "voter_context", "cast_at", "tracker",
+  "chain_hash", "replaced_by", "ballot"];
 export const CHAIN_KEYS = ["genesis", "head", "closing"];
+export const CHAIN_KEYS_V3 = ["boxes", "closing"];
+export const BOX_CHAIN_KEYS = ["genesis", "head", "ballots"];
 export const TALLY_KEYS = ["ciphertexts", "ballot_count"];
 export const STATUSES = ["open", "closed", "published"];
 export const ROLL_MODES = ["all", "explicit"];
 
 // One version of the record: its sections in their fixed order, the only
 // parameters version it may hold, the keys of each result, what a
-// ciphertext of the tally counts (in messages), and whether the optional
-// audited_ballots section may follow the last section.
+// ciphertext of the tally counts (in messages), whether the optional
+// audited_ballots section may follow the last section, and whether the
+// board has ballot boxes and revoting (v3: the election's, entries' and
+// chain's keys differ).
+const LAYOUT_V2 = Object.freeze({
+  format: RECORD_FORMAT,
+  paramsVersion: 2,
+  sections: Object.freeze(["format", "election", "params", "trustees", "voter_roll", "ballots",
+    "chain", "encrypted_tally", "results", "partial_decryptions"]),
+  resultKeys: Object.freeze(["question", "option", "count", "ciphertext", "proof"]),
+  slotNoun: "slots",
+  audited: true,
+  boxes: false,
+  electionKeys: ELECTION_KEYS,
+  entryKeys: ENTRY_KEYS,
+});
 export const LAYOUTS = new Map([
-  [RECORD_FORMAT, Object.freeze({
-    format: RECORD_FORMAT,
-    paramsVersion: 2,
-    sections: Object.freeze(["format", "election", "params", "trustees", "voter_roll", "ballots",
-      "chain", "encrypted_tally", "results", "partial_decryptions"]),
-    resultKeys: Object.freeze(["question", "option", "count", "ciphertext", "proof"]),
-    slotNoun: "slots",
-    audited: true,
+  [RECORD_FORMAT_V3, Object.freeze({
+    ...LAYOUT_V2,
+    format: RECORD_FORMAT_V3,
+    boxes: true,
+    electionKeys: ELECTION_KEYS_V3,
+    entryKeys: ENTRY_KEYS_V3,
   })],
+  [RECORD_FORMAT, LAYOUT_V2],
   [RECORD_FORMAT_V1, Object.freeze({
     format: RECORD_FORMAT_V1,
     paramsVersion: 1,
@@ -45,6 +66,9 @@ export const LAYOUTS = new Map([
     resultKeys: Object.freeze(["candidate", "count", "ciphertext", "proof"]),
     slotNoun: "candidates",
     audited: false,
+    boxes: false,
+    electionKeys: ELECTION_KEYS,
+    entryKeys: ENTRY_KEYS,
   })],
 ]);
 
@@ -61,7 +85,10 @@ export class Report {
   constructor({ tracker = null } = {}) {
     this.election = {};
     this.ballots = 0;
-    // The record's chain section as read: genesis, head and closing ("" while open).
+    // The ballots the tally counts: all of them, less those replaced (revoting).
+    this.counted = 0;
+    // The record's chain section as read: genesis, head and closing ("" while open);
+    // for v3, the number of boxes, the board hash over their heads, and closing.
     this.chain = null;
     this.failures = [];
     this.failureTotal = 0;
@@ -72,7 +99,9 @@ export class Report {
     // { threshold, trustees, decryptedBy }, for an election decrypted by trustees.
     this.trustees = null;
     this.malformed = null;
-    // The tracker asked about and { position, sequence, castAt, chainHash } of its entry.
+    // The tracker asked about and { position, sequence, castAt, chainHash, box,
+    // replacedBy } of its entry (box null but in a v3 record; replacedBy null
+    // for a ballot that counts).
     this.tracker = tracker === null ? null : { tracker, match: null };
     this.seconds = 0;
     // The audited ballots that opened to their choices (never counted):
@@ -93,9 +122,16 @@ export class Report {
     return 0;
   }
 
-  // The tracker is on the board and every check holds, so its ballot is in the tally.
+  // The tracker is on the board, not replaced, and every check holds, so its
+  // ballot is in the tally.
   get trackerCounted() {
-    return this.ok && this.tracker !== null && this.tracker.match !== null;
+    const match = this.tracker?.match ?? null;
+    return this.ok && match !== null && match.replacedBy === null;
+  }
+
+  // Whether the chain read is a v3 record's, with boxes.
+  get hasBoxes() {
+    return this.chain !== null && Object.hasOwn(this.chain, "boxes");
   }
 
   // Whether another failure would still be listed (messages cost nothing after that).
@@ -117,6 +153,8 @@ export class Report {
       malformed: this.malformed,
       election: this.election,
       ballots: this.ballots,
+      // v3 records (boxes, revoting): the ballots counted, each voter's last.
+      ...(this.hasBoxes ? { counted: this.counted } : {}),
       chain: this.chain === null
         ? null
         : Object.fromEntries(Object.entries(this.chain).map(([key, hash]) => [key, hash || null])),
@@ -154,6 +192,9 @@ export class Report {
           position: jsonNumber(match?.position),
           cast_at: match?.castAt ?? null,
           chain_hash: match?.chainHash ?? null,
+          ...(match === null || match.box === null
+            ? {}
+            : { box: jsonNumber(match.box), replaced_by: jsonNumber(match.replacedBy) }),
           counted: this.trackerCounted,
         },
       audited: this.audited.map(({ position, tracker: audited, answers }) => ({

@@ -1,6 +1,7 @@
 // The browser verifier of a public election record (ES module): the same
 // checks, with the same check names and messages, as the reference verifier
-// `python -m elections.verify` (docs/election-record.md, sections 5 to 8).
+// `python -m elections.verify` (docs/election-record.md, sections 5 to 8, and
+// section 12 for the records of elections with ballot boxes or revoting).
 //
 //   import { verifyRecord } from "./record-verify.mjs";
 //   const report = await verifyRecord(chunks, { tracker, onProgress });
@@ -42,7 +43,9 @@ import { AUDITED_SECTION, Report } from "./record-report.mjs";
 
 export { MalformedRecord } from "./record-reader.mjs";
 export { MIN_KEY_BITS, RecordChecker } from "./record-checks.mjs";
-export { MAX_LISTED_FAILURES, RECORD_FORMAT, RECORD_FORMAT_V1, Report } from "./record-report.mjs";
+export {
+  MAX_LISTED_FAILURES, RECORD_FORMAT, RECORD_FORMAT_V1, RECORD_FORMAT_V3, Report,
+} from "./record-report.mjs";
 export { checkAuditedBallot } from "./audited-ballot.mjs";
 
 const TRACKER_LENGTH = 64;
@@ -92,7 +95,7 @@ async function readRecord(stream, checker) {
   await stream.end(last);
 }
 
-// Read a record (either version) from byte chunks and run every check;
+// Read a record (any version) from byte chunks and run every check;
 // resolves to the Report. Never rejects for a bad record: a malformed one
 // sets report.malformed (exit status 2), failed checks fill report.failures
 // (exit 1). Options: tracker (64 lowercase hex digits, see parseTracker) to

@@ -4,8 +4,9 @@
 //
 // Messages to the worker: { id, params, batch, word }
 //   params: the election parameters' canonical JSON; batch: pending ballots
-//   { sequence, context, tracker, document }; word: whether to word failing
-//   proofs (a strict check, two exponentiations per branch).
+//   { sequence, context, tracker, document, counted } (counted: false for a
+//   replaced ballot, checked but not multiplied in); word: whether to word
+//   failing proofs (a strict check, two exponentiations per branch).
 // Messages from the worker: { id, outcome } (failures, product, unreadable)
 //   or { id, error }.
 import { parseParams } from "./election-params.mjs";

@@ -63,6 +63,11 @@
       kind = "verified";
       text = "Verified: every check holds for the " + numbers.format(report.ballots) +
         " ballots of this record.";
+      // A v3 record (ballot boxes, revoting) says how many of them the tally counts.
+      if (report.counted !== undefined && report.counted !== report.ballots) {
+        text += " " + numbers.format(report.counted) + " of them are counted: with " +
+          "revoting, only each voter's last ballot is in the tally.";
+      }
     } else {
       kind = "failed";
       text = "Failed: " + numbers.format(report.failure_count) + " check" +
@@ -80,9 +85,16 @@
     showList("verify-warnings", "verify-warning-list", report.warnings);
   }
 
+  // A v3 record's chain has boxes: the number of boxes, then the board hash
+  // over every box's head in place of one chain's genesis and head.
   function showHashes(chain) {
     const values = chain || {};
+    const boxes = values.boxes !== undefined;
+    document.querySelectorAll("[data-chain]").forEach((node) => {
+      node.hidden = (node.dataset.chain === "boxes") !== boxes;
+    });
     document.getElementById("record-genesis").textContent = values.genesis || "not read";
+    document.getElementById("record-boxes").textContent = values.boxes || "not read";
     document.getElementById("record-head").textContent = values.head || "not read";
     document.getElementById("record-closing").textContent = values.closing ||
       (chain ? "none (the election was not closed)" : "not read");
@@ -149,11 +161,17 @@
     const found = message.found;
     if (found !== null) {
       let text = "On the board as ballot #" + found.sequence;
+      if (found.box !== null) {
+        text += " of box " + found.box;
+      }
       if (found.position !== found.sequence) {
         text += " (entry " + found.position + " of the record)";
       }
       text += ": tracker " + message.tracker + ".";
-      if (message.counted) {
+      if (found.replaced_by !== null) {
+        text += " Replaced, not counted: its voter cast ballot #" + found.replaced_by +
+          " later in the same box, and only a voter's last ballot counts.";
+      } else if (message.counted) {
         text += " Counted: it is in the encrypted tally that the published results decrypt.";
       } else if (message.complete) {
         text += " Not confirmed as counted: the record fails verification (see above).";

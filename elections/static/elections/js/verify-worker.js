@@ -19,10 +19,12 @@
 //   { type: "report", report }          the run's report: the reference
 //                                       verifier's JSON report (--json)
 //   { type: "lookup", tracker, found, complete, counted, ballots }
-//       tracker: normalised; found: { position, sequence } of the first
-//       readable entry with it, or null; complete: whether the whole record
-//       has been read (else the look-up covers only `ballots` entries so
-//       far); counted: found, and every check of the record holds
+//       tracker: normalised; found: { position, sequence, box, replaced_by }
+//       of the first readable entry with it, or null (box: null but in a v3
+//       record; replaced_by: the sequence of the ballot of the same voter
+//       that replaced it, or null); complete: whether the whole record has
+//       been read (else the look-up covers only `ballots` entries so far);
+//       counted: found, not replaced, and every check of the record holds
 //   { type: "error", of, message }      `of` the message refused ("verify":
 //                                       the record could not be fetched;
 //                                       "lookup": a malformed tracker)
@@ -118,13 +120,18 @@ function lookup({ tracker: typed }) {
   const entry = checker === null ? undefined : checker.findTracker(tracker);
   const found = entry === undefined
     ? null
-    : { position: entry.position, sequence: Number(entry.sequence) };
+    : {
+      position: entry.position,
+      sequence: Number(entry.sequence),
+      box: entry.box,
+      replaced_by: entry.replacedBy === null ? null : Number(entry.replacedBy),
+    };
   self.postMessage({
     type: "lookup",
     tracker,
     found,
     complete: finished !== null,
-    counted: entry !== undefined && finished !== null && finished.ok,
+    counted: found !== null && found.replaced_by === null && finished !== null && finished.ok,
     ballots: checker === null ? 0 : checker.count,
   });
 }
