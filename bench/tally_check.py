@@ -196,6 +196,7 @@ def make_election(size: int, bits: int, generators: int) -> Election:
         election=election,
         ciphertexts=[int_to_hex(int(total)) for total in products],
         ballot_count=size,
+        counted=size,
         head_hash=head,
         is_closed=True,
     )

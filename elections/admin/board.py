@@ -43,8 +43,25 @@ class BallotAdmin(ReadOnlyAdmin):
 
 @admin.register(EncryptedTally)
 class EncryptedTallyAdmin(ReadOnlyAdmin):
-    list_display = ("election", "ballot_count", "ciphertext_summary", "updated_at")
-    fields = ("election", "ballot_count", "version", "updated_at", "per_slot")
+    list_display = (
+        "election",
+        "box",
+        "ballot_count",
+        "counted",
+        "ciphertext_summary",
+        "updated_at",
+    )
+    fields = (
+        "election",
+        "box",
+        "ballot_count",
+        "counted",
+        "head_hash",
+        "is_closed",
+        "version",
+        "updated_at",
+        "per_slot",
+    )
     readonly_fields = fields
 
     @admin.display(description="Encrypted totals")
