@@ -2,6 +2,10 @@
 
 from django import forms
 from django.contrib.auth.forms import UserCreationForm
+from django.utils.translation import gettext_lazy
+
+from elections.models import Question, Status
+from elections.services import save_candidate_profile
 
 from .models import User
 
@@ -37,7 +41,28 @@ class CandidateRegistrationForm(VoterRegistrationForm):
 
 
 class CandidateProfileForm(forms.ModelForm[User]):
+    # How many options of draft elections took the saved profile.
+    options_updated = 0
+
     class Meta:
         model = User
         fields = ("display_name", "affiliation", "statement")
         widgets = {"statement": forms.Textarea(attrs={"rows": 5, "maxlength": 2000})}
+
+    def save(self, commit: bool = True) -> User:
+        # Through the service, so the candidate's options in draft elections follow it.
+        if commit:
+            self.options_updated = save_candidate_profile(candidate=self.instance)
+        return self.instance
+
+
+class CandidacyRequestForm(forms.Form):
+    question = forms.ModelChoiceField(
+        queryset=Question.objects.filter(election__status=Status.DRAFT),
+        label=gettext_lazy("Question"),
+        error_messages={
+            "invalid_choice": gettext_lazy(
+                "That question is not in an election open to candidacies (a draft)."
+            )
+        },
+    )

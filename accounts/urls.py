@@ -17,6 +17,13 @@ urlpatterns = [
     path("register/candidate/", views.register_candidate, name="register_candidate"),
     path("me/", views.account, name="account"),
     path("me/candidate/", views.candidate_profile, name="candidate_profile"),
+    path("candidacies/", views.candidacies, name="candidacies"),
+    path("candidacies/ask/", views.ask_to_stand, name="ask_to_stand"),
+    path(
+        "candidacies/<uuid:candidacy_id>/withdraw/",
+        views.withdraw_candidacy,
+        name="withdraw_candidacy",
+    ),
 ]
 
 # Choosing or resetting a password by email; voters imported onto a roll set their first

@@ -1,8 +1,9 @@
-"""Account pages: registration, the candidate's profile and password resets."""
+"""Account pages: registration, the candidate's profile and candidacies, password resets."""
 
 import hashlib
 import logging
 from typing import cast
+from uuid import UUID
 
 from django.conf import settings
 from django.contrib import messages
@@ -10,12 +11,22 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordResetForm
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from elections import services as election_services
+from elections.models import CandidacyRequest
 
 from . import services, throttle
 from .decorators import anonymous_only, role_required
-from .forms import CandidateProfileForm, CandidateRegistrationForm, VoterRegistrationForm
+from .forms import (
+    CandidacyRequestForm,
+    CandidateProfileForm,
+    CandidateRegistrationForm,
+    VoterRegistrationForm,
+)
 from .models import Role, User
 from .network import client_ip
 
@@ -61,7 +72,17 @@ def candidate_profile(request: HttpRequest) -> HttpResponse:
     form = CandidateProfileForm(request.POST or None, instance=cast(User, request.user))
     if request.method == "POST" and form.is_valid():
         form.save()
-        messages.success(request, "Your candidate profile has been saved.")
+        messages.success(request, _("Your candidate profile has been saved."))
+        if form.options_updated:
+            messages.info(
+                request,
+                ngettext(
+                    "Your entry on %(count)d draft ballot now shows it.",
+                    "Your entries on %(count)d draft ballots now show it.",
+                    form.options_updated,
+                )
+                % {"count": form.options_updated},
+            )
         return redirect("candidate_profile")
     return render(
         request,
@@ -69,6 +90,60 @@ def candidate_profile(request: HttpRequest) -> HttpResponse:
         {"form": form},
         status=400 if form.errors else 200,
     )
+
+
+def _candidacies_page(request: HttpRequest, status: int = 200) -> HttpResponse:
+    candidate = cast(User, request.user)
+    context = {
+        "candidacies": election_services.candidacies_of(candidate),
+        "standings": election_services.standings_of(candidate),
+        "drafts": election_services.drafts_open_to(candidate),
+    }
+    return render(request, "accounts/candidacies.html", context, status=status)
+
+
+@role_required(Role.CANDIDATE)
+@require_safe
+def candidacies(request: HttpRequest) -> HttpResponse:
+    """The candidate's requests, the elections they stand in and their results."""
+    return _candidacies_page(request)
+
+
+@role_required(Role.CANDIDATE)
+@require_POST
+def ask_to_stand(request: HttpRequest) -> HttpResponse:
+    form = CandidacyRequestForm(request.POST)
+    if not form.is_valid():
+        for error in form.errors.get("question", []):
+            messages.error(request, str(error))
+        return _candidacies_page(request, status=400)
+    try:
+        candidacy = election_services.request_candidacy(
+            candidate=cast(User, request.user), question=form.cleaned_data["question"]
+        )
+    except election_services.ElectionError as error:
+        messages.error(request, str(error))
+        return _candidacies_page(request, status=error.status_code)
+    messages.success(
+        request,
+        _("You asked to stand in %(election)s; an administrator will decide.")
+        % {"election": candidacy.election.title},
+    )
+    return redirect("candidacies")
+
+
+@role_required(Role.CANDIDATE)
+@require_POST
+def withdraw_candidacy(request: HttpRequest, candidacy_id: UUID) -> HttpResponse:
+    candidate = cast(User, request.user)
+    candidacy = get_object_or_404(CandidacyRequest, pk=candidacy_id, candidate=candidate)
+    try:
+        election_services.withdraw_candidacy(candidacy=candidacy, candidate=candidate)
+    except election_services.ElectionError as error:
+        messages.error(request, str(error))
+        return _candidacies_page(request, status=error.status_code)
+    messages.success(request, _("Your request has been withdrawn."))
+    return redirect("candidacies")
 
 
 class ThrottledPasswordResetView(auth_views.PasswordResetView):

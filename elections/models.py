@@ -441,3 +441,74 @@ class Result(models.Model):
     @property
     def is_blank(self) -> bool:
         return self.candidate_id is None
+
+
+class CandidacyStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    ACCEPTED = "accepted", "Accepted"
+    DECLINED = "declined", "Declined"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+ACTIVE_CANDIDACY = (CandidacyStatus.PENDING, CandidacyStatus.ACCEPTED)
+
+
+class CandidacyRequest(models.Model):
+    """A candidate account asking to stand for one question of a draft election.
+
+    Accepting it adds the candidate as an option at the end of the question;
+    declining keeps the administrator's reason for the candidate to read.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    election = models.ForeignKey(
+        Election, on_delete=models.CASCADE, related_name="candidacy_requests"
+    )
+    question = models.ForeignKey(
+        Question, on_delete=models.CASCADE, related_name="candidacy_requests"
+    )
+    candidate = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="candidacy_requests"
+    )
+    status = models.CharField(
+        max_length=10, choices=CandidacyStatus.choices, default=CandidacyStatus.PENDING
+    )
+    # The option an accepted request added; null once an administrator removes it.
+    option = models.ForeignKey(
+        Candidate, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.TextField(
+        max_length=500, blank=True, help_text="Why it was declined; shown to the candidate."
+    )
+    requested_at = models.DateTimeField(default=timezone.now)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["election", "requested_at"]
+        constraints = [
+            # One live request per candidate and question, whatever arrives concurrently;
+            # declined and withdrawn ones stay as history and do not count.
+            models.UniqueConstraint(
+                fields=["question", "candidate"],
+                condition=Q(status__in=ACTIVE_CANDIDACY),
+                name="elections_candidacy_one_active",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=CandidacyStatus.values),
+                name="elections_candidacy_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.candidate} for {self.question} ({self.get_status_display()})"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == CandidacyStatus.PENDING

@@ -2,11 +2,12 @@
 
 ``elections`` holds the election pages and their irreversible actions,
 ``questions`` the questions and options, ``trustees`` the trustees' uploads,
-``board`` the read-only ballots, tallies and results and the voter roll.
+``board`` the read-only ballots, tallies and results and the voter roll,
+``candidacies`` the candidates' requests to stand and the decisions on them.
 Importing them registers them.
 """
 
-from . import board, elections, questions
+from . import board, candidacies, elections, questions
 from .common import ROLL_SESSION_KEY
 
-__all__ = ["ROLL_SESSION_KEY", "board", "elections", "questions"]
+__all__ = ["ROLL_SESSION_KEY", "board", "candidacies", "elections", "questions"]

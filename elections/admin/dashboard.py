@@ -6,7 +6,8 @@ The confirmation carries the status it was made for and a one-time token, so a
 double submit, a reload or a page left open while someone else moved the
 election on changes nothing and says why. The work itself is done by the
 services, which enforce every rule of the phase: their refusals are shown as
-they word them.
+they word them. The Candidacies section's Accept and Decline buttons work the
+same way (``candidacies.py``).
 """
 
 import json
@@ -32,7 +33,7 @@ from accounts.models import AuditEntry, User
 
 from .. import services
 from ..forms import ResetForm
-from ..models import Election, RollMode, Status
+from ..models import CandidacyRequest, CandidacyStatus, Election, RollMode, Status
 from .common import TEMPLATES, acting_user
 
 PENDING_SESSION_KEY = "elections.dashboard.confirmations"
@@ -231,17 +232,18 @@ def purpose(election: Election, step: Step) -> str:
     return f"{election.pk}:{step.name}:{election.status}"
 
 
-def issue_token(request: HttpRequest, election: Election, step: Step) -> str:
+def issue_token(request: HttpRequest, made_for: str) -> str:
+    """A one-time token for the confirmation page made for ``made_for`` (see ``purpose``)."""
     token = secrets.token_urlsafe(24)
     pending = dict(request.session.get(PENDING_SESSION_KEY) or {})
-    pending[token] = purpose(election, step)
+    pending[token] = made_for
     request.session[PENDING_SESSION_KEY] = dict(list(pending.items())[-MOST_PENDING:])
     return token
 
 
-def token_pending(request: HttpRequest, token: str, election: Election, step: Step) -> bool:
+def token_pending(request: HttpRequest, token: str, made_for: str) -> bool:
     pending = request.session.get(PENDING_SESSION_KEY) or {}
-    return bool(pending.get(token) == purpose(election, step))
+    return bool(pending.get(token) == made_for)
 
 
 def spend_token(request: HttpRequest, token: str) -> bool:
@@ -349,6 +351,15 @@ def audit_rows(election: Election) -> list[tuple[AuditEntry, str]]:
     return [(entry, json.dumps(entry.data, sort_keys=True)[:300]) for entry in entries]
 
 
+def candidacy_rows(election: Election) -> list[CandidacyRequest]:
+    """Pending requests first, then the decided ones; withdrawn requests are left out."""
+    order = {CandidacyStatus.PENDING: 0, CandidacyStatus.ACCEPTED: 1, CandidacyStatus.DECLINED: 2}
+    rows = election.candidacy_requests.filter(status__in=order).select_related(
+        "candidate", "question", "decided_by"
+    )
+    return sorted(rows, key=lambda row: (order[CandidacyStatus(row.status)], row.requested_at))
+
+
 def dashboard_state(election: Election) -> dict[str, Any]:
     """Everything the dashboard shows of ``election``, read through the services."""
     problem = services.ballot_problem(election) if election.is_draft else ""
@@ -384,6 +395,7 @@ def dashboard_state(election: Election) -> dict[str, Any]:
             for step in STEPS.values()
         },
         "audit_entries": audit_rows(election),
+        "candidacies": candidacy_rows(election),
         **trustees,
     }
 
@@ -483,7 +495,7 @@ class ElectionDashboard(admin.ModelAdmin[Election]):
         confirmation = StepConfirmation(
             initial={
                 "expected_status": election.status,
-                "token": token or issue_token(request, election, step),
+                "token": token or issue_token(request, purpose(election, step)),
             }
         )
         return self.page(
@@ -515,7 +527,7 @@ class ElectionDashboard(admin.ModelAdmin[Election]):
                 "expected": status_label(expected).lower(),
                 "current": status_label(election.status).lower(),
             }
-        if not token_pending(request, confirmation.cleaned_data["token"], election, step):
+        if not token_pending(request, confirmation.cleaned_data["token"], purpose(election, step)):
             return _(
                 "Nothing was done: this confirmation has already been used (a second click "
                 "or a reload) or has expired. Start the step again if it is still needed."

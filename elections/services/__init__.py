@@ -9,7 +9,9 @@ One module per concern: ``ballots`` reads what an election asks (its questions,
 options and cryptographic parameters, who may vote), ``drafts`` sets an election
 up, ``casting`` takes ballots, ``counting`` closes, decrypts and resets, ``trustees``
 takes the trustees' key and partial decryptions and publishes with them, ``auditing``
-publishes the ballots voters audit instead of casting.
+publishes the ballots voters audit instead of casting, ``candidacies`` takes candidates'
+requests to stand and the administrator's decisions, and keeps their options in step
+with their profiles until the election opens.
 """
 
 from .auditing import AUDIT_LIMIT, AlreadyAudited, post_audited_ballot, published_audits
@@ -24,6 +26,21 @@ from .ballots import (
     ordered_questions,
     public_key_fingerprint,
     voter_context,
+)
+from .candidacies import (
+    CandidacyRefused,
+    Standing,
+    accept_candidacy,
+    candidacies_of,
+    decline_candidacy,
+    drafts_open_to,
+    may_stand,
+    profile_labels,
+    refresh_candidate_options,
+    request_candidacy,
+    save_candidate_profile,
+    standings_of,
+    withdraw_candidacy,
 )
 from .casting import REFUSED_BALLOT_LIMIT, REFUSED_BALLOT_WINDOW, cast_ballot
 from .counting import (
@@ -73,42 +90,55 @@ __all__ = [
     "AlreadySubmitted",
     "AlreadyVoted",
     "BallotBoxBusy",
+    "CandidacyRefused",
     "ElectionError",
     "InvalidBallotError",
     "KeyRefused",
     "NotEligible",
     "SlotCount",
+    "Standing",
     "TallyMismatch",
     "TallyReport",
     "TooManyRefusals",
     "WrongPhase",
+    "accept_candidacy",
     "add_question",
     "ballot_problem",
     "ballot_shapes",
     "ballot_slots",
+    "candidacies_of",
     "cast_ballot",
     "close_election",
     "copy_as_draft",
+    "decline_candidacy",
     "decrypt_tally",
+    "drafts_open_to",
     "election_params",
     "eligible_voter_count",
     "encrypted_tally",
     "generate_keys",
     "is_eligible",
+    "may_stand",
     "open_election",
     "ordered_candidates",
     "ordered_questions",
     "post_audited_ballot",
     "product_of_ballots",
+    "profile_labels",
     "public_key_fingerprint",
     "publish_with_trustees",
     "published_audits",
+    "refresh_candidate_options",
+    "request_candidacy",
     "require_draft",
     "reset_election",
+    "save_candidate_profile",
     "save_in_order",
     "set_election_key",
+    "standings_of",
     "submit_partial",
     "tally_document",
     "trustee_public_key",
     "voter_context",
+    "withdraw_candidacy",
 ]

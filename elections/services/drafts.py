@@ -88,7 +88,7 @@ def open_election(*, election: Election, actor: User | None) -> None:
     if election.roll_mode == RollMode.EXPLICIT and not election.roll.exists():
         raise WrongPhase("The voter roll is empty.")
     try:
-        params = election_params(election)
+        election_params(election)
     except crypto.CryptoError as error:
         raise WrongPhase(f"The election cannot open: {error}") from error
     opened_at = timezone.now()
@@ -103,7 +103,9 @@ def open_election(*, election: Election, actor: User | None) -> None:
             ballot_boxes=election.ballot_boxes,
         ).update(status=Status.OPEN, opened_at=opened_at):
             raise WrongPhase("Only a draft election can be opened.")
-        ballot_box.create_boxes(election, params)
+        # Read again now that the election is no longer a draft, so an edit of the
+        # options that committed since the check above is in the genesis hashes too.
+        ballot_box.create_boxes(election, election_params(election))
     election.status, election.opened_at = Status.OPEN, opened_at
     log_action(actor=actor, action="elections.election.opened", target=election)
 
