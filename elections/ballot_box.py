@@ -90,6 +90,10 @@ class DuplicateBallot(Exception):
     """An identical ballot (same tracker) is already stored."""
 
 
+class ReplacedBallot(Exception):
+    """This voter's ballot, sent again after a later ballot of theirs replaced it."""
+
+
 @dataclass(frozen=True)
 class CastBallot:
     """A ballot whose proofs have been checked, ready to store."""
@@ -576,10 +580,17 @@ def _after_refused_insert(
         cast = waiting.cast
         found = (
             Ballot.objects.filter(tracker=cast.tracker)
-            .only("pk", "election_id", "voter_id", "box", "sequence")
+            .only("pk", "election_id", "voter_id", "box", "sequence", "revision")
             .first()
         )
         if found is not None and found.voter_id == cast.voter_id:
+            if Ballot.objects.filter(
+                election_id=found.election_id, voter_id=found.voter_id, revision__gt=found.revision
+            ).exists():
+                # Sent again after the voter's later ballot replaced it: it stays replaced.
+                waiting.finish(ReplacedBallot())
+                continue
+            # This very ballot, sent again: already on the board, answered once counted.
             waiting.stored_earlier = found
             left.append(waiting)
             continue

@@ -28,6 +28,7 @@ from django.views.decorators.http import require_POST, require_safe
 from accounts.decorators import role_required
 from accounts.models import Role, User
 from accounts.network import client_ip
+from evoting.middleware import RETRY_AFTER_SECONDS
 
 from . import board, crypto, notifications, services
 from .board_views import board_entry_url
@@ -413,7 +414,10 @@ def cast_ballot(request: HttpRequest, election: Election) -> HttpResponse:
             type(error).__name__,
             client_ip(request),
         )
-        return JsonResponse({"error": str(error)}, status=error.status_code)
+        refused = JsonResponse({"error": str(error)}, status=error.status_code)
+        if error.status_code == 503:
+            refused["Retry-After"] = RETRY_AFTER_SECONDS
+        return refused
     notifications.ballot_cast(election=election, voter=cast(User, request.user), ballot=ballot)
     receipt_url = reverse("elections:receipt", kwargs={"slug": election.slug})
     return JsonResponse(

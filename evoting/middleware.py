@@ -1,10 +1,12 @@
 """Answers 503 "try again" when the database cannot be reached, instead of a 500.
 
 While the database restarts or fails over, any query of a request (its session,
-its user, the view's own) raises ``OperationalError`` or ``InterfaceError``. Nothing
-was stored by that request (a cast's ballot is stored and counted together, or not
-at all), so the honest answer is that the service is briefly unavailable and the
-same request can be sent again. The page is static: rendering the site's templates
+its user, the view's own) raises ``OperationalError`` or ``InterfaceError``. Almost
+always nothing of that request was stored (a cast's ballot is stored and counted
+together, or not at all); only a connection lost while committing leaves it unknown.
+So the honest answer is that the service is briefly unavailable and the same request
+can be sent again: a ballot sent again is never stored twice, and the answer then
+says it was already there. The page is static: rendering the site's templates
 would query the database again.
 """
 
@@ -21,8 +23,8 @@ from django.views import defaults
 logger = logging.getLogger("evoting.database")
 
 MESSAGE = (
-    "The site cannot reach its database just now, so nothing was stored; "
-    "please send it again in a few seconds."
+    "The site cannot reach its database just now. What you sent may not have been "
+    "stored: please send it again in a few seconds (nothing is ever stored twice)."
 )
 PAGE = (
     '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'

@@ -120,6 +120,11 @@ def _store(
         raise AlreadyVoted("You have already voted in this election.") from None
     except ballot_box.DuplicateBallot:
         raise InvalidBallotError("This exact ballot is already on the board.") from None
+    except ballot_box.ReplacedBallot:
+        raise AlreadyVoted(
+            "This ballot is already on the board, and your later ballot replaced it: "
+            "only your last ballot counts. Open the booth to cast a new one."
+        ) from None
     except ballot_box.BoxClosed:
         raise WrongPhase("This election closed before your ballot was stored.") from None
     except ballot_box.ElectionChanged:
@@ -133,9 +138,15 @@ def _store(
             "The ballot box cannot take ballots just now and yours was not stored; "
             "please try again later."
         ) from None
-    except (WriteConflict, DatabaseError) as error:
-        if not is_transient(error):
-            raise
+    except WriteConflict as error:
         raise BallotBoxBusy(
             "The ballot box is busy and your ballot was not stored; please send it again."
+        ) from error
+    except DatabaseError as error:
+        if not is_transient(error):
+            raise
+        # The connection may have been lost while committing: the ballot may be stored.
+        raise BallotBoxBusy(
+            "The ballot box could not be reached and your ballot may not have been stored; "
+            "please send it again (a ballot already stored is not stored twice)."
         ) from error

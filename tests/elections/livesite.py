@@ -248,6 +248,7 @@ class Response:
     status: int
     body: bytes
     seconds: float
+    headers: dict[str, str] = field(default_factory=dict)
 
     def json(self) -> dict[str, Any]:
         document = json.loads(self.body)
@@ -287,7 +288,7 @@ class Browser:
                 cookie.load(header)
                 for name, morsel in cookie.items():
                     self.cookies[name] = morsel.value
-            return Response(response.status, content, seconds)
+            return Response(response.status, content, seconds, dict(response.getheaders()))
         finally:
             connection.close()
 

@@ -129,6 +129,27 @@ def test_with_one_box_the_board_hash_is_the_head(make_election, admin_user, make
     assert client.get(f"/elections/{election.slug}/turnout.json").json()["head"] == tally.head_hash
 
 
+def test_a_ballot_sent_again_after_its_replacement_stays_replaced(
+    make_election, admin_user, make_user
+):
+    setup = open_with(make_election, admin_user, ballot_boxes=2, allow_revoting=True)
+    election = setup.election
+    alice = make_user("alice")
+    first_payload = make_ballot(election, alice, [1, 0, 0])
+    first = services.cast_ballot(election=election, voter=alice, payload=first_payload)
+    # The same ballot again (its answer was lost): the one already stored, not a second.
+    again = services.cast_ballot(election=election, voter=alice, payload=first_payload)
+    assert again.pk == first.pk
+    second = cast(election, alice, [0, 0, 1])
+    with pytest.raises(services.AlreadyVoted, match="later ballot replaced it"):
+        services.cast_ballot(election=election, voter=alice, payload=first_payload)
+    assert list(Ballot.objects.filter(election=election).values_list("pk", flat=True)) == [
+        first.pk,
+        second.pk,
+    ]
+    assert counts_after_close(setup) == ([0, 0, 1], 1)
+
+
 def test_without_revoting_a_second_ballot_is_refused(make_election, admin_user, make_user):
     setup = open_with(make_election, admin_user, ballot_boxes=2)
     voter = make_user("alice")

@@ -888,7 +888,14 @@ def live(live_sites) -> Live:
     return live_sites("sqlite")
 
 
-def live_election(live: Live, slug: str, voters: Sequence[str]) -> LiveElection:
+def live_election(
+    live: Live,
+    slug: str,
+    voters: Sequence[str],
+    *,
+    ballot_boxes: int = 1,
+    allow_revoting: bool = False,
+) -> LiveElection:
     return set_up_election(
         live.env,
         slug=slug,
@@ -899,6 +906,8 @@ def live_election(live: Live, slug: str, voters: Sequence[str]) -> LiveElection:
         bits=LIVE_BITS,
         key_path=live.keys / f"{slug}.key",
         public_key_path=live.keys / f"{slug}.public.json",
+        ballot_boxes=ballot_boxes,
+        allow_revoting=allow_revoting,
     )
 
 
