@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install system-deps postgres-server postgres run test lint typecheck pytest jstest test-mongodb mongodb-migrations clean
+.PHONY: install system-deps gettext messages makemessages postgres-server postgres run test lint typecheck pytest jstest test-mongodb mongodb-migrations clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -15,14 +15,53 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed messages
 
-# Debian's chromium for the browser tests (never a browser downloaded by a test tool) and node.
-system-deps:
-	@if [ ! -x /usr/bin/chromium ] || ! command -v node >/dev/null; then \
+# The translations: locale/<language>/LC_MESSAGES/django.po and djangojs.po are
+# committed; the .mo files Django reads are compiled from them here, never committed.
+PO_FILES := $(wildcard locale/*/LC_MESSAGES/*.po)
+MO_FILES := $(PO_FILES:.po=.mo)
+LOCALE_IGNORE := --ignore=.venv --ignore=node_modules --ignore=staticfiles --ignore=var
+
+$(MO_FILES) &: $(PO_FILES) $(VENV)/.installed | gettext
+	$(BIN)/python manage.py compilemessages $(LOCALE_IGNORE)
+
+messages: $(MO_FILES)
+
+# After a change to the site's strings: extract them again into every catalog, then
+# translate what is new (msgstr "") and remove the fuzzy marks; tests/test_i18n.py
+# fails while a string is missing, untranslated or fuzzy.
+MAKEMESSAGES := $(BIN)/python manage.py makemessages --all --no-obsolete --add-location=file \
+	$(LOCALE_IGNORE) --ignore=tests --ignore=bench --ignore=observer --ignore=docs \
+	--ignore=elections/static/elections/vendor
+makemessages: $(VENV)/.installed gettext
+	$(MAKEMESSAGES) --domain=django
+	$(MAKEMESSAGES) --domain=djangojs --extension=js,mjs
+
+# Debian's gettext: msgfmt for compilemessages, xgettext and msgmerge for makemessages.
+gettext:
+	@if ! command -v msgfmt >/dev/null; then \
 		$(SUDO) apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium nodejs fonts-dejavu-core; \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq gettext; \
 	fi
+
+# Debian's chromium for the browser tests (never a browser downloaded by a test tool),
+# node and npm, and gettext for the translations.
+system-deps:
+	@if [ ! -x /usr/bin/chromium ] || ! command -v node >/dev/null || ! command -v msgfmt >/dev/null; then \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium nodejs fonts-dejavu-core gettext; \
+	fi
+	@if ! command -v npm >/dev/null; then \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq npm; \
+	fi
+
+# The node packages the tests use (axe-core, run in the browser tests), exactly as
+# package-lock.json pins them.
+node_modules/.installed: package.json package-lock.json | system-deps
+	npm ci --no-audit --no-fund
+	touch $@
 
 # PostgreSQL for the tests, the real multi-writer database of the live-site tests.
 # Debian's server, in a cluster of its own (initdb refuses to run as root; Debian's
@@ -93,7 +132,7 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-pytest: install system-deps postgres
+pytest: install system-deps node_modules/.installed postgres
 	TEST_POSTGRES_URL="$${TEST_POSTGRES_URL:-$$(cat $(PG_URL_FILE))}" $(BIN)/python -m pytest
 
 jstest: system-deps

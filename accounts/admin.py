@@ -7,6 +7,7 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy, ngettext
 
 from . import services
 from .models import AuditEntry, Role, User
@@ -37,14 +38,17 @@ class UserAdmin(BaseUserAdmin[User]):
     actions = ["approve_selected"]
     fieldsets = (
         (None, {"fields": ("username",)}),
-        ("Personal info", {"fields": ("first_name", "last_name", "email")}),
-        ("Role", {"fields": ("role", "is_approved")}),
-        ("Candidate profile", {"fields": ("display_name", "affiliation", "statement")}),
+        (gettext_lazy("Personal info"), {"fields": ("first_name", "last_name", "email")}),
+        (gettext_lazy("Role"), {"fields": ("role", "is_approved")}),
         (
-            "Permissions",
+            gettext_lazy("Candidate profile"),
+            {"fields": ("display_name", "affiliation", "statement")},
+        ),
+        (
+            gettext_lazy("Permissions"),
             {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
         ),
-        ("Important dates", {"fields": ("last_login", "date_joined")}),
+        (gettext_lazy("Important dates"), {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = (
         (
@@ -64,10 +68,15 @@ class UserAdmin(BaseUserAdmin[User]):
     )
     readonly_fields = ("last_login", "date_joined")
 
-    @admin.action(description="Approve selected accounts", permissions=["change"])
+    @admin.action(description=gettext_lazy("Approve selected accounts"), permissions=["change"])
     def approve_selected(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         count = services.approve_accounts(users=queryset, actor=request.user)  # type: ignore[arg-type]
-        self.message_user(request, f"Approved {count} account(s).", messages.SUCCESS)
+        self.message_user(
+            request,
+            ngettext("Approved %(count)d account.", "Approved %(count)d accounts.", count)
+            % {"count": count},
+            messages.SUCCESS,
+        )
 
     def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
         # Accounts made by an administrator are trusted: no approval step.

@@ -2,7 +2,7 @@
 
 from django import forms
 from django.contrib.auth.forms import UserCreationForm
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 
 from elections.models import Question, Status
 from elections.services import save_candidate_profile
@@ -20,12 +20,18 @@ class VoterRegistrationForm(UserCreationForm[User]):
     def clean_email(self) -> str:
         email: str = self.cleaned_data["email"].strip().lower()
         if User.objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError("An account with this email address already exists.")
+            raise forms.ValidationError(
+                gettext("An account with this email address already exists.")
+            )
         return email
 
 
 class CandidateRegistrationForm(VoterRegistrationForm):
-    display_name = forms.CharField(max_length=120, help_text="The name shown on ballots.")
+    display_name = forms.CharField(
+        label=gettext_lazy("Display name"),
+        max_length=120,
+        help_text=gettext_lazy("The name shown on ballots."),
+    )
 
     class Meta(VoterRegistrationForm.Meta):
         fields = (

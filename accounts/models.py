@@ -9,14 +9,15 @@ from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext, gettext_lazy
 
 from .usernames import USERNAME_KEY_MAX_LENGTH, normalise_username
 
 
 class Role(models.TextChoices):
-    ADMINISTRATOR = "administrator", "Administrator"
-    CANDIDATE = "candidate", "Candidate"
-    VOTER = "voter", "Voter"
+    ADMINISTRATOR = "administrator", gettext_lazy("Administrator")
+    CANDIDATE = "candidate", gettext_lazy("Candidate")
+    VOTER = "voter", gettext_lazy("Voter")
 
 
 class AccountManager(UserManager["User"]):
@@ -53,19 +54,29 @@ class User(AbstractUser):
         max_length=USERNAME_KEY_MAX_LENGTH,
         unique=True,
         editable=False,
-        help_text="The username normalised (NFKC) and case-folded; unique.",
+        help_text=gettext_lazy("The username normalised (NFKC) and case-folded; unique."),
     )
-    role = models.CharField(max_length=20, choices=Role.choices, default=Role.VOTER)
+    role = models.CharField(
+        gettext_lazy("role"), max_length=20, choices=Role.choices, default=Role.VOTER
+    )
     is_approved = models.BooleanField(
-        "approved",
+        gettext_lazy("approved"),
         default=False,
-        help_text="Self-registered accounts can do nothing that matters until approved.",
+        help_text=gettext_lazy(
+            "Self-registered accounts can do nothing that matters until approved."
+        ),
     )
     display_name = models.CharField(
-        max_length=120, blank=True, help_text="Name shown on ballots (candidates)."
+        gettext_lazy("display name"),
+        max_length=120,
+        blank=True,
+        help_text=gettext_lazy("Name shown on ballots (candidates)."),
     )
-    affiliation = models.CharField(max_length=120, blank=True)
-    statement = models.TextField(max_length=2000, blank=True)
+    affiliation = models.CharField(gettext_lazy("affiliation"), max_length=120, blank=True)
+    statement = models.TextField(gettext_lazy("statement"), max_length=2000, blank=True)
+    # The language the account last chose with the site's switcher, for the emails it
+    # is sent; empty until then (they are written in LANGUAGE_CODE).
+    language = models.CharField(max_length=8, blank=True, editable=False)
 
     objects: ClassVar[AccountManager] = AccountManager()
 
@@ -79,12 +90,12 @@ class User(AbstractUser):
             models.CheckConstraint(
                 condition=Q(is_staff=False) | Q(role=Role.ADMINISTRATOR),
                 name="accounts_user_staff_is_administrator",
-                violation_error_message="Only administrators can have staff status.",
+                violation_error_message=gettext_lazy("Only administrators can have staff status."),
             ),
             models.CheckConstraint(
                 condition=Q(is_superuser=False) | Q(role=Role.ADMINISTRATOR),
                 name="accounts_user_superuser_is_administrator",
-                violation_error_message="Only administrators can be superusers.",
+                violation_error_message=gettext_lazy("Only administrators can be superusers."),
             ),
         ]
 
@@ -97,7 +108,9 @@ class User(AbstractUser):
             return  # the username field reports its own error
         key = normalise_username(self.username)
         if len(key) > USERNAME_KEY_MAX_LENGTH:
-            raise ValidationError({"username": "This username is too long once normalised."})
+            raise ValidationError(
+                {"username": gettext("This username is too long once normalised.")}
+            )
         if User.objects.filter(username_key=key).exclude(pk=self.pk).exists():
             raise ValidationError(
                 {"username": self.unique_error_message(User, ["username"]).messages}
@@ -150,7 +163,8 @@ class AuditEntry(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        verbose_name_plural = "audit entries"
+        verbose_name = gettext_lazy("audit entry")
+        verbose_name_plural = gettext_lazy("audit entries")
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.action} {self.object_id}"

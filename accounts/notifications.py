@@ -52,8 +52,11 @@ Limit = tuple[tuple[object, ...], int]
 
 
 def recipient_language(user: User) -> str:
-    """The language to write to ``user`` in: the site's, until accounts choose their own."""
-    return settings.LANGUAGE_CODE
+    """The language to write to ``user`` in: the one the account chose on the site, if the
+    site still offers it (``LANGUAGES``), else the site's (``LANGUAGE_CODE``)."""
+    if user.language in dict(settings.LANGUAGES):
+        return user.language
+    return str(settings.LANGUAGE_CODE)
 
 
 def site_url(path: str) -> str:

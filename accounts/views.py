@@ -41,8 +41,10 @@ def _register(
         services.register_account(user=form.save(commit=False), role=role)
         messages.success(
             request,
-            "Your account has been created. An administrator must approve it "
-            "before you can take part; you can sign in meanwhile.",
+            _(
+                "Your account has been created. An administrator must approve it "
+                "before you can take part; you can sign in meanwhile."
+            ),
         )
         return redirect("login")
     template = f"accounts/register_{role}.html"

@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import content_disposition_header
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 
@@ -27,7 +28,7 @@ from .decorators import (
 from .models import AuditedBallot, Election, Status
 
 PHASES = (Status.OPEN, Status.CLOSED, Status.PUBLISHED)
-NO_AUDITS = "Audited ballots exist once the election has opened."
+NO_AUDITS = gettext_lazy("Audited ballots exist once the election has opened.")
 
 
 @dataclass(frozen=True)
@@ -52,13 +53,15 @@ def audit(request: HttpRequest, election: Election) -> HttpResponse:
     return render(request, "elections/audited.html", context)
 
 
-@json_body_only("An audited ballot")
+@json_body_only(gettext_lazy("An audited ballot"))
 def post_audit(request: HttpRequest, election: Election) -> HttpResponse:
     if not request.user.is_authenticated:
-        return refusal(request, 401, "Sign in to audit a ballot.", as_json=True)
+        return refusal(request, 401, gettext("Sign in to audit a ballot."), as_json=True)
     limit = crypto.max_audited_bytes(services.election_params(election))
     if not 0 <= content_length(request) <= limit:
-        message = f"An audited ballot of this election has at most {limit} bytes."
+        message = gettext("An audited ballot of this election has at most %(limit)d bytes.") % {
+            "limit": limit
+        }
         return refusal(request, 413, message, as_json=True)
     try:
         stored = services.post_audited_ballot(
@@ -81,7 +84,7 @@ def post_audit(request: HttpRequest, election: Election) -> HttpResponse:
 def audited_download(request: HttpRequest, election: Election, tracker: str) -> HttpResponse:
     row = AuditedBallot.objects.filter(election=election, tracker=tracker).first()
     if row is None:
-        return refusal(request, 404, "No audited ballot has this tracker.", as_json=True)
+        return refusal(request, 404, gettext("No audited ballot has this tracker."), as_json=True)
     response = HttpResponse(row.content, content_type="application/json")
     response["Content-Disposition"] = content_disposition_header(
         True, f"{election.slug}-audited-{tracker[:16]}.json"

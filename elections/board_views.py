@@ -26,6 +26,8 @@ from django.http import (
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import content_disposition_header
+from django.utils.text import format_lazy
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
@@ -40,9 +42,9 @@ BALLOTS_PER_PAGE = 100
 TRACKER_LENGTH = 64
 # Eight hex digits are 32 bits: short enough to read out, long enough to find one ballot.
 SHORTEST_PREFIX = 8
-NO_BOARD = "This election has no ballot board yet."
-RECORD_NOT_PUBLIC = "The election record is published together with the results."
-TALLY_NOT_YET = "The encrypted totals are published once the election is closed."
+NO_BOARD = gettext_lazy("This election has no ballot board yet.")
+RECORD_NOT_PUBLIC = gettext_lazy("The election record is published together with the results.")
+TALLY_NOT_YET = gettext_lazy("The encrypted totals are published once the election is closed.")
 
 _HEX = re.compile(r"[0-9a-f]*")
 
@@ -54,9 +56,9 @@ class TrackerForm(forms.Form):
 
     shortest = TRACKER_LENGTH
     tracker = forms.CharField(
-        label="Tracker",
+        label=gettext_lazy("Tracker"),
         max_length=200,
-        help_text="The 64 characters (0-9 and a-f) shown on your receipt.",
+        help_text=gettext_lazy("The 64 characters (0-9 and a-f) shown on your receipt."),
         widget=forms.TextInput(
             attrs={"class": "mono", "autocomplete": "off", "spellcheck": "false"}
         ),
@@ -65,13 +67,18 @@ class TrackerForm(forms.Form):
     def clean_tracker(self) -> str:
         value = "".join(self.cleaned_data["tracker"].split()).lower()
         if not _HEX.fullmatch(value):
-            raise forms.ValidationError("A tracker has only the digits 0-9 and the letters a-f.")
+            raise forms.ValidationError(
+                gettext("A tracker has only the digits 0-9 and the letters a-f.")
+            )
         if not self.shortest <= len(value) <= TRACKER_LENGTH:
             raise forms.ValidationError(self.length_message(len(value)))
         return value
 
     def length_message(self, length: int) -> str:
-        return f"A tracker has {TRACKER_LENGTH} characters; this has {length}."
+        return gettext("A tracker has %(length)d characters; this has %(given)d.") % {
+            "length": TRACKER_LENGTH,
+            "given": length,
+        }
 
 
 class TrackerSearchForm(TrackerForm):
@@ -79,10 +86,13 @@ class TrackerSearchForm(TrackerForm):
 
     shortest = SHORTEST_PREFIX
     tracker = forms.CharField(
-        label="Find a ballot by its tracker",
+        label=gettext_lazy("Find a ballot by its tracker"),
         max_length=200,
         required=False,
-        help_text=f"The whole tracker or its first {SHORTEST_PREFIX} characters or more.",
+        help_text=format_lazy(
+            gettext_lazy("The whole tracker or its first {shortest} characters or more."),
+            shortest=SHORTEST_PREFIX,
+        ),
         widget=forms.SearchInput(
             attrs={"class": "mono", "autocomplete": "off", "spellcheck": "false"}
         ),
@@ -94,10 +104,10 @@ class TrackerSearchForm(TrackerForm):
         return super().clean_tracker()
 
     def length_message(self, length: int) -> str:
-        return (
-            f"Enter between {SHORTEST_PREFIX} and {TRACKER_LENGTH} characters of the tracker; "
-            f"this has {length}."
-        )
+        return gettext(
+            "Enter between %(shortest)d and %(longest)d characters of the tracker; "
+            "this has %(given)d."
+        ) % {"shortest": SHORTEST_PREFIX, "longest": TRACKER_LENGTH, "given": length}
 
 
 @dataclass(frozen=True)
@@ -252,7 +262,8 @@ def check_tracker_json(
     """Where a tracker is on the board, as JSON: what the booth compares after a cast."""
     form = TrackerForm(request.GET)
     if not form.is_valid():
-        return refusal(request, 400, "Give a tracker: 64 hexadecimal digits.", as_json=True)
+        message = gettext("Give a tracker: 64 hexadecimal digits.")
+        return refusal(request, 400, message, as_json=True)
     tracker = form.cleaned_data["tracker"]
     row = _found(public, tracker)
     if row is None:

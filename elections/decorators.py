@@ -14,6 +14,8 @@ from typing import Any, cast
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.translation import gettext, gettext_lazy
+from django_stubs_ext import StrOrPromise
 
 from accounts.models import User
 from accounts.network import client_ip
@@ -26,7 +28,7 @@ security_log = logging.getLogger("evoting.security")
 View = Callable[..., HttpResponse]
 ElectionView = Callable[..., HttpResponse]
 
-NOT_FOUND = "There is no such election."
+NOT_FOUND = gettext_lazy("There is no such election.")
 
 
 def content_length(request: HttpRequest) -> int:
@@ -38,8 +40,11 @@ def content_length(request: HttpRequest) -> int:
     return declared if declared >= 0 else -1
 
 
-def refusal(request: HttpRequest, status: int, message: str, *, as_json: bool) -> HttpResponse:
+def refusal(
+    request: HttpRequest, status: int, message: StrOrPromise, *, as_json: bool
+) -> HttpResponse:
     """The one shape of every refusal: a JSON error or a page that says what went wrong."""
+    message = str(message)  # in the language of this request
     if as_json:
         return JsonResponse({"error": message}, status=status)
     return render(
@@ -51,7 +56,7 @@ def refusal(request: HttpRequest, status: int, message: str, *, as_json: bool) -
 
 
 def election_view(
-    *phases: Status, refused: str = "", as_json: bool = False
+    *phases: Status, refused: StrOrPromise = "", as_json: bool = False
 ) -> Callable[[ElectionView], View]:
     """Load the election named by the URL's ``slug`` and pass it to the view instead.
 
@@ -91,7 +96,7 @@ def accepting_ballots(view: ElectionView) -> ElectionView:
         request: HttpRequest, election: Election, *args: Any, **kwargs: Any
     ) -> HttpResponse:
         if not election.accepts_ballots_at():
-            message = "This election is not accepting ballots now."
+            message = gettext("This election is not accepting ballots now.")
             return refusal(request, 409, message, as_json=False)
         return view(request, election, *args, **kwargs)
 
@@ -113,7 +118,7 @@ def eligible_voter_required(view: ElectionView) -> ElectionView:
                 election.slug,
                 client_ip(request),
             )
-            message = "You are not on the voter roll of this election."
+            message = gettext("You are not on the voter roll of this election.")
             return refusal(request, 403, message, as_json=False)
         return view(request, election, *args, **kwargs)
 
@@ -126,7 +131,7 @@ def json_login_required(view: View) -> View:
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not request.user.is_authenticated:
-            response = refusal(request, 401, "Sign in to vote.", as_json=True)
+            response = refusal(request, 401, gettext("Sign in to vote."), as_json=True)
             response["WWW-Authenticate"] = 'Session realm="e-voting"'
             return response
         return view(request, *args, **kwargs)
@@ -148,10 +153,13 @@ def ballot_size_capped(view: ElectionView) -> ElectionView:
     ) -> HttpResponse:
         declared = content_length(request)
         if declared < 0:
-            return refusal(request, 400, "The request has an invalid length.", as_json=True)
+            message = gettext("The request has an invalid length.")
+            return refusal(request, 400, message, as_json=True)
         limit = crypto.max_ballot_bytes(services.election_params(election))
         if declared > limit:
-            message = f"The ballot is too large: at most {limit} bytes are accepted."
+            message = gettext("The ballot is too large: at most %(limit)d bytes are accepted.") % {
+                "limit": limit
+            }
             return refusal(request, 413, message, as_json=True)
         return view(request, election, *args, **kwargs)
 
@@ -161,7 +169,7 @@ def ballot_size_capped(view: ElectionView) -> ElectionView:
 BALLOT_MEDIA_TYPE = "application/json"
 
 
-def json_body_only(what: str) -> Callable[[View], View]:
+def json_body_only(what: StrOrPromise) -> Callable[[View], View]:
     """Refuse (415) any body but UTF-8 JSON, before the body is read.
 
     A form or file upload has already been parsed by the CSRF middleware, after
@@ -177,7 +185,10 @@ def json_body_only(what: str) -> Callable[[View], View]:
             untyped_empty = not request.content_type and content_length(request) == 0
             json_body = request.content_type == BALLOT_MEDIA_TYPE and charset in {"utf-8", "utf8"}
             if not (json_body or untyped_empty):
-                message = f"{what} must be sent as {BALLOT_MEDIA_TYPE} in UTF-8."
+                message = gettext("%(what)s must be sent as %(media_type)s in UTF-8.") % {
+                    "what": what,
+                    "media_type": BALLOT_MEDIA_TYPE,
+                }
                 return refusal(request, 415, message, as_json=True)
             return view(request, *args, **kwargs)
 
@@ -186,4 +197,4 @@ def json_body_only(what: str) -> Callable[[View], View]:
     return decorator
 
 
-json_body_required = json_body_only("A ballot")
+json_body_required = json_body_only(gettext_lazy("A ballot"))

@@ -4,6 +4,7 @@ import unicodedata
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext, gettext_lazy
 
 from accounts.models import Role, User
 
@@ -28,8 +29,25 @@ class NormalisedLabels:
         return cleaned
 
 
+def name_date_and_time_boxes(form: forms.BaseForm) -> None:
+    """Name the date box and the time box of each date-and-time field after the field.
+
+    The admin writes the field's label above both boxes as a label of neither, so
+    without a name of their own a screen reader announces two unnamed text boxes.
+    """
+    for field in form.fields.values():
+        if isinstance(field.widget, forms.SplitDateTimeWidget):
+            date, time = field.widget.widgets
+            date.attrs["aria-label"] = gettext("%(field)s: date") % {"field": field.label}
+            time.attrs["aria-label"] = gettext("%(field)s: time") % {"field": field.label}
+
+
 class ElectionForm(NormalisedLabels, forms.ModelForm[Election]):
     label_fields = ("title",)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        name_date_and_time_boxes(self)
 
     def clean(self) -> dict[str, Any]:
         return self.normalise_labels(super().clean() or {})
@@ -47,14 +65,18 @@ class CandidateForm(NormalisedLabels, forms.ModelForm[Candidate]):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["name"].required = False
-        self.fields["name"].help_text = "Leave blank to use the linked account's public name."
+        self.fields["name"].help_text = gettext_lazy(
+            "Leave blank to use the linked account's public name."
+        )
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         account: User | None = cleaned.get("account")
         if not cleaned.get("name"):
             if account is None:
-                self.add_error("name", "Give a name or link an approved candidate account.")
+                self.add_error(
+                    "name", gettext("Give a name or link an approved candidate account.")
+                )
             else:
                 cleaned["name"] = account.public_name
         return self.normalise_labels(cleaned)
@@ -72,12 +94,16 @@ class RollEntryForm(forms.ModelForm[RollEntry]):
         assert isinstance(election_field, forms.ModelChoiceField)
         assert isinstance(voter_field, forms.ModelChoiceField)
         election_field.queryset = Election.objects.filter(status=Status.DRAFT)
-        election_field.help_text = "Only draft elections: the roll is fixed once voting opens."
+        election_field.help_text = gettext_lazy(
+            "Only draft elections: the roll is fixed once voting opens."
+        )
         voter_field.queryset = User.objects.filter(role=Role.VOTER)
 
 
 class ResetForm(forms.Form):
-    confirm = forms.CharField(label="Type the election's identifier to confirm", max_length=64)
+    confirm = forms.CharField(
+        label=gettext_lazy("Type the election's identifier to confirm"), max_length=64
+    )
 
     def __init__(self, *args: Any, slug: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -86,20 +112,24 @@ class ResetForm(forms.Form):
     def clean_confirm(self) -> str:
         value: str = self.cleaned_data["confirm"].strip()
         if value != self.slug:
-            raise forms.ValidationError(f"Type {self.slug} exactly to confirm.")
+            raise forms.ValidationError(
+                gettext("Type %(slug)s exactly to confirm.") % {"slug": self.slug}
+            )
         return value
 
 
 class RollUploadForm(forms.Form):
     csv_file = forms.FileField(
-        label="CSV file",
-        help_text="UTF-8, at most 5 MB, header username,email[,first_name,last_name].",
+        label=gettext_lazy("CSV file"),
+        help_text=gettext_lazy(
+            "UTF-8, at most 5 MB, header username,email[,first_name,last_name]."
+        ),
     )
 
     def clean_csv_file(self) -> bytes:
         upload = self.cleaned_data["csv_file"]
         if upload.size > MAX_ROLL_BYTES:
-            raise forms.ValidationError("The file is larger than 5 MB.")
+            raise forms.ValidationError(gettext("The file is larger than 5 MB."))
         data: bytes = upload.read()
         return data
 
@@ -115,7 +145,9 @@ class TrusteeFileForm(forms.Form):
         upload = cleaned.get(self.field_name)
         if upload is not None:
             if upload.size > self.max_bytes:
-                self.add_error(self.field_name, "This file is too large to be this kind of file.")
+                self.add_error(
+                    self.field_name, gettext("This file is too large to be this kind of file.")
+                )
             else:
                 cleaned[self.field_name] = upload.read()
         return cleaned
@@ -125,8 +157,10 @@ class TrusteeKeyForm(TrusteeFileForm):
     field_name = "public_file"
     max_bytes = MAX_PUBLIC_BYTES
     public_file = forms.FileField(
-        label="Trustees' public key",
-        help_text="The public.json written by the key ceremony. Never a trustee-<i>.json share.",
+        label=gettext_lazy("Trustees' public key"),
+        help_text=gettext_lazy(
+            "The public.json written by the key ceremony. Never a trustee-<i>.json share."
+        ),
     )
 
 
@@ -134,6 +168,8 @@ class PartialDecryptionForm(TrusteeFileForm):
     field_name = "partial_file"
     max_bytes = MAX_PARTIAL_BYTES
     partial_file = forms.FileField(
-        label="Partial decryption",
-        help_text="A trustee's partial-<i>.json, made from this election's tally.json.",
+        label=gettext_lazy("Partial decryption"),
+        help_text=gettext_lazy(
+            "A trustee's partial-<i>.json, made from this election's tally.json."
+        ),
     )

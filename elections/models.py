@@ -15,25 +15,26 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, ProtectedError, Q
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 
 
 class Status(models.TextChoices):
-    DRAFT = "draft", "Draft"
-    OPEN = "open", "Open"
-    CLOSED = "closed", "Closed"
-    PUBLISHED = "published", "Results published"
+    DRAFT = "draft", gettext_lazy("Draft")
+    OPEN = "open", gettext_lazy("Open")
+    CLOSED = "closed", gettext_lazy("Closed")
+    PUBLISHED = "published", gettext_lazy("Results published")
 
 
 class RollMode(models.TextChoices):
-    ALL_APPROVED_VOTERS = "all", "All approved voters"
-    EXPLICIT = "explicit", "Only the voters on the roll"
+    ALL_APPROVED_VOTERS = "all", gettext_lazy("All approved voters")
+    EXPLICIT = "explicit", gettext_lazy("Only the voters on the roll")
 
 
 class BallotFormat(models.IntegerChoices):
     # v1: one list of candidates, labels outside the proofs. Only elections opened
     # before questions existed use it; their ballots stay verifiable as they are.
-    V1 = 1, "v1 (one question, labels not bound)"
-    V2 = 2, "v2 (questions, every label bound)"
+    V1 = 1, gettext_lazy("v1 (one question, labels not bound)")
+    V2 = 2, gettext_lazy("v2 (questions, every label bound)")
 
 
 MAX_BALLOT_BOXES = 256
@@ -49,7 +50,7 @@ class Election(models.Model):
     slug = models.SlugField(
         max_length=64,
         unique=True,
-        help_text="Short identifier used in addresses and by management commands.",
+        help_text=gettext_lazy("Short identifier used in addresses and by management commands."),
     )
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True, max_length=5000)
@@ -58,10 +59,14 @@ class Election(models.Model):
         choices=BallotFormat.choices, default=BallotFormat.V2, editable=False
     )
     opens_at = models.DateTimeField(
-        null=True, blank=True, help_text="Optional: ballots are refused before this time (UTC)."
+        null=True,
+        blank=True,
+        help_text=gettext_lazy("Optional: ballots are refused before this time (UTC)."),
     )
     closes_at = models.DateTimeField(
-        null=True, blank=True, help_text="Optional: ballots are refused from this time (UTC)."
+        null=True,
+        blank=True,
+        help_text=gettext_lazy("Optional: ballots are refused from this time (UTC)."),
     )
     roll_mode = models.CharField(
         max_length=10, choices=RollMode.choices, default=RollMode.ALL_APPROVED_VOTERS
@@ -82,14 +87,14 @@ class Election(models.Model):
     ballot_boxes = models.PositiveSmallIntegerField(
         default=default_ballot_boxes,
         validators=[MinValueValidator(1), MaxValueValidator(MAX_BALLOT_BOXES)],
-        help_text=(
+        help_text=gettext_lazy(
             "Ballot boxes the board is split into (1 to 256). More boxes let more web "
             "processes store ballots at once; the results are the same."
         ),
     )
     allow_revoting = models.BooleanField(
         default=False,
-        help_text=(
+        help_text=gettext_lazy(
             "Voters may replace their ballot until the close; only the last one counts. "
             "The board shows every ballot, each replaced one marked."
         ),
@@ -147,19 +152,21 @@ class Question(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     election = models.ForeignKey(Election, on_delete=models.CASCADE, related_name="questions")
     position = models.PositiveSmallIntegerField(
-        validators=[MinValueValidator(1)], help_text="Order on the ballot, from 1."
+        validators=[MinValueValidator(1)], help_text=gettext_lazy("Order on the ballot, from 1.")
     )
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True, max_length=2000)
     min_selections = models.PositiveSmallIntegerField(
-        default=1, help_text="Fewest options a (non-blank) answer selects."
+        default=1, help_text=gettext_lazy("Fewest options a (non-blank) answer selects.")
     )
     max_selections = models.PositiveSmallIntegerField(
-        default=1, validators=[MinValueValidator(1)], help_text="Most options an answer selects."
+        default=1,
+        validators=[MinValueValidator(1)],
+        help_text=gettext_lazy("Most options an answer selects."),
     )
     allow_blank = models.BooleanField(
         default=False,
-        help_text="Voters may answer blank (select nothing, counted apart).",
+        help_text=gettext_lazy("Voters may answer blank (select nothing, counted apart)."),
     )
 
     class Meta:
@@ -171,7 +178,9 @@ class Question(models.Model):
             models.CheckConstraint(
                 condition=Q(min_selections__lte=F("max_selections")),
                 name="elections_question_min_le_max",
-                violation_error_message="The minimum number of choices exceeds the maximum.",
+                violation_error_message=gettext_lazy(
+                    "The minimum number of choices exceeds the maximum."
+                ),
             ),
         ]
 
@@ -183,12 +192,18 @@ class Question(models.Model):
         """The question's rule as one sentence for voters (booth, election page, results)."""
         low, high = self.min_selections, self.max_selections
         if low == high:
-            rule = "Choose exactly one." if low == 1 else f"Choose exactly {low}."
+            rule = (
+                gettext("Choose exactly one.")
+                if low == 1
+                else gettext("Choose exactly %(count)d.") % {"count": low}
+            )
         elif low == 0:
-            rule = f"Choose at most {high}; you may leave every box empty."
+            rule = gettext("Choose at most %(high)d; you may leave every box empty.") % {
+                "high": high
+            }
         else:
-            rule = f"Choose between {low} and {high}."
-        return rule + (" You may also vote blank." if self.allow_blank else "")
+            rule = gettext("Choose between %(low)d and %(high)d.") % {"low": low, "high": high}
+        return rule + (" " + gettext("You may also vote blank.") if self.allow_blank else "")
 
 
 class Candidate(models.Model):
@@ -199,7 +214,8 @@ class Candidate(models.Model):
     question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="options")
     # From 1 within the question: the parameters number options from 1 in ballot order.
     position = models.PositiveSmallIntegerField(
-        validators=[MinValueValidator(1)], help_text="Order within the question, from 1."
+        validators=[MinValueValidator(1)],
+        help_text=gettext_lazy("Order within the question, from 1."),
     )
     name = models.CharField(max_length=120)
     affiliation = models.CharField(max_length=120, blank=True)
@@ -214,7 +230,7 @@ class Candidate(models.Model):
     )
 
     class Meta:
-        verbose_name = "option"
+        verbose_name = gettext_lazy("option")
         ordering = ["election", "question__position", "position"]
         constraints = [
             models.UniqueConstraint(
@@ -240,7 +256,7 @@ class RollEntry(models.Model):
     added_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name_plural = "roll entries"
+        verbose_name_plural = gettext_lazy("roll entries")
         constraints = [
             models.UniqueConstraint(fields=["election", "voter"], name="elections_roll_unique")
         ]
@@ -249,7 +265,7 @@ class RollEntry(models.Model):
         return f"{self.voter} on {self.election}"
 
 
-PUBLISHED_IS_PERMANENT = (
+PUBLISHED_IS_PERMANENT = gettext_lazy(
     "A published election is permanent: its record stays public. Copy it as a new draft instead."
 )
 
@@ -262,7 +278,7 @@ def refuse_if_published(election_ids: Iterable[Any], objects: Iterable[models.Mo
     """
     ids = set(election_ids)
     if ids and Election.objects.filter(pk__in=ids, status=Status.PUBLISHED).exists():
-        raise ProtectedError(PUBLISHED_IS_PERMANENT, set(objects))
+        raise ProtectedError(str(PUBLISHED_IS_PERMANENT), set(objects))
 
 
 class BallotQuerySet(models.QuerySet["Ballot"]):
@@ -287,15 +303,23 @@ class Ballot(models.Model):
     voter_context = models.CharField(max_length=200)
     # Which of the election's boxes: a function of the voter's pseudonym (board.box_of).
     box = models.PositiveSmallIntegerField(default=0)
-    sequence = models.PositiveIntegerField(help_text="Position in its box's chain, from 1.")
+    sequence = models.PositiveIntegerField(
+        help_text=gettext_lazy("Position in its box's chain, from 1.")
+    )
     # 1 for a voter's first ballot; a replacing ballot (revoting) has the next number,
     # so the database lets only one ballot take each place in a voter's history.
     revision = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1)])
-    tracker = models.CharField(max_length=64, help_text="SHA-256 of the canonical ballot.")
-    content = models.TextField(help_text="Canonical JSON of the encrypted ballot and proofs.")
-    cast_at = models.DateTimeField(help_text="UTC, whole milliseconds (part of the chain hash).")
+    tracker = models.CharField(
+        max_length=64, help_text=gettext_lazy("SHA-256 of the canonical ballot.")
+    )
+    content = models.TextField(
+        help_text=gettext_lazy("Canonical JSON of the encrypted ballot and proofs.")
+    )
+    cast_at = models.DateTimeField(
+        help_text=gettext_lazy("UTC, whole milliseconds (part of the chain hash).")
+    )
     chain_hash = models.CharField(
-        max_length=64, help_text="Hash over the previous chain hash and this ballot."
+        max_length=64, help_text=gettext_lazy("Hash over the previous chain hash and this ballot.")
     )
 
     objects = BallotQuerySet.as_manager()
@@ -351,7 +375,7 @@ class EncryptedTally(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        verbose_name_plural = "encrypted tallies"
+        verbose_name_plural = gettext_lazy("encrypted tallies")
         ordering = ["election", "box"]
         constraints = [
             models.UniqueConstraint(fields=["election", "box"], name="elections_tally_one_per_box")
@@ -421,10 +445,14 @@ class Result(models.Model):
     candidate = models.ForeignKey(
         Candidate, null=True, blank=True, on_delete=models.CASCADE, related_name="results"
     )
-    slot = models.PositiveSmallIntegerField(help_text="Index of the ciphertext in the ballot.")
+    slot = models.PositiveSmallIntegerField(
+        help_text=gettext_lazy("Index of the ciphertext in the ballot.")
+    )
     count = models.PositiveIntegerField()
-    ciphertext = models.TextField(help_text="The encrypted total that was decrypted (hex).")
-    proof = models.TextField(help_text="r with c = (1+n)^count * r^n mod n^2 (hex).")
+    ciphertext = models.TextField(
+        help_text=gettext_lazy("The encrypted total that was decrypted (hex).")
+    )
+    proof = models.TextField(help_text=gettext_lazy("r with c = (1+n)^count * r^n mod n^2 (hex)."))
     decrypted_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -444,10 +472,10 @@ class Result(models.Model):
 
 
 class CandidacyStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    ACCEPTED = "accepted", "Accepted"
-    DECLINED = "declined", "Declined"
-    WITHDRAWN = "withdrawn", "Withdrawn"
+    PENDING = "pending", gettext_lazy("Pending")
+    ACCEPTED = "accepted", gettext_lazy("Accepted")
+    DECLINED = "declined", gettext_lazy("Declined")
+    WITHDRAWN = "withdrawn", gettext_lazy("Withdrawn")
 
 
 ACTIVE_CANDIDACY = (CandidacyStatus.PENDING, CandidacyStatus.ACCEPTED)
@@ -478,7 +506,9 @@ class CandidacyRequest(models.Model):
         Candidate, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     reason = models.TextField(
-        max_length=500, blank=True, help_text="Why it was declined; shown to the candidate."
+        max_length=500,
+        blank=True,
+        help_text=gettext_lazy("Why it was declined; shown to the candidate."),
     )
     requested_at = models.DateTimeField(default=timezone.now)
     decided_at = models.DateTimeField(null=True, blank=True)

@@ -23,11 +23,14 @@ from django.core.validators import validate_email
 from django.db.models.functions import Lower
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from django.utils.translation import gettext
 
 from accounts.audit import log_action
 from accounts.models import Role, User
+from accounts.notifications import recipient_language
 from accounts.usernames import normalise_username
 
 from .concurrency import atomic_write
@@ -384,13 +387,13 @@ def send_set_password_emails(users: Iterable[User], *, site_url: str) -> int:
                 "token": default_token_generator.make_token(user),
             },
         )
-        body = render_to_string(
-            "registration/password_reset_invitation_email.html",
-            {"user": user, "link": base + path, "login_url": base + reverse("login")},
-        )
-        messages.append(
-            EmailMessage("You are on a voter roll: choose your password", body, to=[user.email])
-        )
+        with translation.override(recipient_language(user)):
+            body = render_to_string(
+                "registration/password_reset_invitation_email.html",
+                {"user": user, "link": base + path, "login_url": base + reverse("login")},
+            )
+            subject = gettext("You are on a voter roll: choose your password")
+        messages.append(EmailMessage(subject, body, to=[user.email]))
     if not messages:
         return 0
     with get_connection() as connection:

@@ -14,6 +14,7 @@ before any proof is checked, so a stream of bogus files costs little.
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
@@ -26,8 +27,10 @@ from .decorators import content_length, election_view, json_body_only, refusal, 
 from .models import Election, Status
 from .trustee.files import MAX_PARTIAL_BYTES
 
-NOT_CLOSED = "Trustees decrypt once the election is closed, until its results are published."
-NO_TRUSTEES = "This election has no trustees: its key is a single private key file."
+NOT_CLOSED = gettext_lazy(
+    "Trustees decrypt once the election is closed, until its results are published."
+)
+NO_TRUSTEES = gettext_lazy("This election has no trustees: its key is a single private key file.")
 # A trustee needs one attempt, a few with typing mistakes in the file choice.
 ATTEMPTS_PER_WINDOW = 10
 ATTEMPT_WINDOW = 600
@@ -64,18 +67,22 @@ def trustee_page(request: HttpRequest, election: Election) -> HttpResponse:
 
 @require_POST
 @election_view(Status.CLOSED, refused=NOT_CLOSED, as_json=True)
-@json_body_only("A partial decryption")
+@json_body_only(gettext_lazy("A partial decryption"))
 def submit_partial(request: HttpRequest, election: Election) -> HttpResponse:
     if not election.has_trustees:
         return refusal(request, 409, NO_TRUSTEES, as_json=True)
     limit = partial_size_limit(election)
     if not 0 <= content_length(request) <= limit:
-        message = f"A partial decryption of this election has at most {limit} bytes."
+        message = gettext("A partial decryption of this election has at most %(limit)d bytes.") % {
+            "limit": limit
+        }
         return refusal(request, 413, message, as_json=True)
     ip = client_ip(request)
     attempts = throttle.count_attempt(f"trustee-partial:{ip}", window=ATTEMPT_WINDOW)
     if attempts > ATTEMPTS_PER_WINDOW:
-        message = "Too many partial decryptions from this address; try again in ten minutes."
+        message = gettext(
+            "Too many partial decryptions from this address; try again in ten minutes."
+        )
         return refusal(request, 429, message, as_json=True)
     try:
         checked = services.submit_partial(election=election, document=request.body, actor=None)

@@ -17,13 +17,14 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.templatetags.static import static
 from django.urls import reverse
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_safe
 
 from .crypto.keys import minimum_key_bits
 from .decorators import election_view
 from .models import Election, Status
 
-NOT_PUBLISHED = "An election can be verified here once its results are published."
+NOT_PUBLISHED = gettext_lazy("An election can be verified here once its results are published.")
 
 
 @require_safe

@@ -21,7 +21,7 @@ from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
@@ -56,6 +56,7 @@ from .models import (
 security_log = logging.getLogger("evoting.security")
 
 PUBLIC_PHASES = (Status.OPEN, Status.CLOSED, Status.PUBLISHED)
+NOT_ACCEPTING = gettext_lazy("This election is not accepting ballots.")
 
 
 # --- Which elections a visitor sees ------------------------------------------------
@@ -292,7 +293,9 @@ def election_detail(request: HttpRequest, election: Election) -> HttpResponse:
 
 @require_safe
 @never_cache
-@election_view(*PUBLIC_PHASES, refused="This election has no turnout yet.", as_json=True)
+@election_view(
+    *PUBLIC_PHASES, refused=gettext_lazy("This election has no turnout yet."), as_json=True
+)
 def turnout(request: HttpRequest, election: Election) -> HttpResponse:
     numbers = turnout_of(election)
     return JsonResponse(
@@ -344,7 +347,7 @@ def booth_storage_key(election: Election) -> str:
 @role_required(Role.VOTER)
 @require_safe
 @never_cache
-@election_view(Status.OPEN, refused="This election is not accepting ballots.")
+@election_view(Status.OPEN, refused=NOT_ACCEPTING)
 @accepting_ballots
 @eligible_voter_required
 def booth(request: HttpRequest, election: Election) -> HttpResponse:
@@ -396,7 +399,7 @@ def booth(request: HttpRequest, election: Election) -> HttpResponse:
 
 @require_POST
 @json_login_required
-@election_view(Status.OPEN, refused="This election is not accepting ballots.", as_json=True)
+@election_view(Status.OPEN, refused=NOT_ACCEPTING, as_json=True)
 @json_body_required
 @ballot_size_capped
 def cast_ballot(request: HttpRequest, election: Election) -> HttpResponse:
@@ -434,7 +437,7 @@ def receipt(request: HttpRequest, election: Election) -> HttpResponse:
     # Only the signed-in voter's own ballot is ever looked up, so nobody can ask for another's.
     ballot = own_ballot(election, request.user)
     if ballot is None:
-        raise Http404("You have not voted in this election.")
+        raise Http404(gettext("You have not voted in this election."))
     entry_url = board_entry_url(election, ballot)
     check_url = request.build_absolute_uri(
         reverse("elections:check", kwargs={"slug": election.slug})
@@ -503,7 +506,7 @@ def question_results(election: Election, ballots: int) -> list[QuestionResults]:
         )
         bars = [(option.name, votes) for option, votes, _ in rows]
         if blank is not None:
-            bars.append(("Blank votes", blank[0]))
+            bars.append((gettext("Blank votes"), blank[0]))
         laid_out.append(
             QuestionResults(number, question, rows, blank, bar_chart(bars, ballots=ballots))
         )
@@ -511,7 +514,9 @@ def question_results(election: Election, ballots: int) -> list[QuestionResults]:
 
 
 @require_safe
-@election_view(Status.PUBLISHED, refused="The results of this election are not published yet.")
+@election_view(
+    Status.PUBLISHED, refused=gettext_lazy("The results of this election are not published yet.")
+)
 def results(request: HttpRequest, election: Election) -> HttpResponse:
     numbers = turnout_of(election)
     context = {

@@ -10,6 +10,7 @@ import logging
 from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy
 
 from accounts.network import client_ip
 
@@ -17,8 +18,8 @@ security_log = logging.getLogger("evoting.security")
 
 
 class ElectionAdminSite(admin.AdminSite):
-    site_header = "E-voting administration"
-    site_title = "E-voting administration"
+    site_header = gettext_lazy("E-voting administration")
+    site_title = gettext_lazy("E-voting administration")
 
     def has_permission(self, request: HttpRequest) -> bool:
         allowed = super().has_permission(request)

@@ -18,20 +18,35 @@ from collections.abc import Callable
 
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.html import escape
+from django.utils.translation import get_language, gettext, gettext_lazy
 from django.views import defaults
 
 logger = logging.getLogger("evoting.database")
 
-MESSAGE = (
+MESSAGE = gettext_lazy(
     "The site cannot reach its database just now. What you sent may not have been "
     "stored: please send it again in a few seconds (nothing is ever stored twice)."
 )
 PAGE = (
-    '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
-    "<title>Try again in a moment · E-voting</title></head><body><main>"
-    "<h1>Try again in a moment</h1><p>" + MESSAGE + "</p>"
-    '<p><a href="">Reload this page</a></p></main></body></html>'
+    '<!DOCTYPE html><html lang="{language}"><head><meta charset="utf-8">'
+    "<title>{title} · {site}</title></head><body><main>"
+    "<h1>{title}</h1><p>{message}</p>"
+    '<p><a href="">{reload}</a></p></main></body></html>'
 )
+
+
+def unavailable_page() -> str:
+    """The static 503 page, in the request's language (translations need no database)."""
+    return PAGE.format(
+        language=escape(get_language() or "en"),
+        title=escape(gettext("Try again in a moment")),
+        site=escape(gettext("E-voting")),
+        message=escape(MESSAGE),
+        reload=escape(gettext("Reload this page")),
+    )
+
+
 RETRY_AFTER_SECONDS = "5"
 
 
@@ -42,9 +57,11 @@ def unavailable(request: HttpRequest) -> HttpResponse:
     )
     response: HttpResponse
     if wants_json:
-        response = JsonResponse({"error": MESSAGE}, status=503)
+        response = JsonResponse({"error": str(MESSAGE)}, status=503)
     else:
-        response = HttpResponse(PAGE, status=503, content_type="text/html; charset=utf-8")
+        response = HttpResponse(
+            unavailable_page(), status=503, content_type="text/html; charset=utf-8"
+        )
     response["Retry-After"] = RETRY_AFTER_SECONDS
     return response
 

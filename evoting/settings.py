@@ -79,6 +79,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # After the session (where set_language may keep the choice) and before
+    # CommonMiddleware, as Django requires: the language cookie, then Accept-Language.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -307,7 +310,15 @@ STORAGES = {
 }
 
 # --- Internationalisation -------------------------------------------------
+# The language of emails sent outside a request to accounts that chose none, and of
+# pages whose visitor's browser asks for none of LANGUAGES.
 LANGUAGE_CODE = "en-gb"
+# A visitor's language is the one they chose with the switcher (Django's language
+# cookie), else the first of their browser's Accept-Language that the site has.
+LANGUAGES = [("en", "English"), ("fr", "Français"), ("de", "Deutsch")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

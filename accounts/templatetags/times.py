@@ -16,10 +16,16 @@ from django.utils.dateparse import parse_datetime
 from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
+from django.utils.translation import pgettext_lazy
 
 register = template.Library()
 
-SHOWN = {"minutes": "j F Y, H:i", "seconds": "j F Y, H:i:s"}
+# Django date formats, month names in the active language; each language orders the
+# parts its own way ("7 December 2026, 14:05", "7. Dezember 2026, 14:05").
+SHOWN = {
+    "minutes": pgettext_lazy("date and time format", "j F Y, H:i"),
+    "seconds": pgettext_lazy("date and time format", "j F Y, H:i:s"),
+}
 
 
 @register.filter
@@ -42,7 +48,7 @@ def local_time(value: datetime | str | None, precision: str = "minutes") -> Safe
     if timezone.is_naive(moment):
         moment = timezone.make_aware(moment, timezone.get_default_timezone())
     local = timezone.localtime(moment)
-    shown = f"{date_format(local, SHOWN[precision])} {local.tzname()}"
+    shown = f"{date_format(local, str(SHOWN[precision]))} {local.tzname()}"
     return format_html('<time datetime="{}">{}</time>', iso_utc(moment, precision), shown)
 
 

@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html_join
+from django.utils.translation import gettext, gettext_lazy
 
 from .. import roll, services
 from ..forms import (
@@ -64,14 +65,14 @@ class EncryptedTallyAdmin(ReadOnlyAdmin):
     )
     readonly_fields = fields
 
-    @admin.display(description="Encrypted totals")
+    @admin.display(description=gettext_lazy("Encrypted totals"))
     def ciphertext_summary(self, obj: EncryptedTally) -> str:
         return ", ".join(f"{value[:12]}…" for value in obj.ciphertexts)
 
-    @admin.display(description="Encrypted total of each option and blank (hex)")
+    @admin.display(description=gettext_lazy("Encrypted total of each option and blank (hex)"))
     def per_slot(self, obj: EncryptedTally) -> str:
         names = [
-            f"{question.title}: {option.name if option is not None else 'blank votes'}"
+            f"{question.title}: {option.name if option is not None else gettext('blank votes')}"
             for question, option in services.ballot_slots(obj.election)
         ]
         return format_html_join(
@@ -96,9 +97,9 @@ class ResultAdmin(ReadOnlyAdmin):
         "proof",
     )
 
-    @admin.display(description="Option")
+    @admin.display(description=gettext_lazy("Option"))
     def option_name(self, obj: Result) -> str:
-        return obj.candidate.name if obj.candidate is not None else "Blank votes"
+        return obj.candidate.name if obj.candidate is not None else gettext("Blank votes")
 
     readonly_fields = fields
 
@@ -136,6 +137,8 @@ class RollEntryAdmin(admin.ModelAdmin[RollEntry]):
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[RollEntry]) -> None:
         if queryset.exclude(election__status=Status.DRAFT).exists():
-            raise PermissionDenied("The roll of an election that has opened cannot change.")
+            raise PermissionDenied(
+                gettext("The roll of an election that has opened cannot change.")
+            )
         for entry in queryset.select_related("election", "voter"):
             self.delete_model(request, entry)

@@ -5,6 +5,7 @@ from typing import Any
 from django.contrib import admin
 from django.core.files.uploadhandler import MemoryFileUploadHandler
 from django.http import HttpRequest
+from django.utils.translation import gettext
 
 from accounts.models import User
 
@@ -57,7 +58,7 @@ def result_rows(report: services.TallyReport) -> list[tuple[str, str, int, str]]
     rows = []
     for entry in report.counts:
         share = 100 * entry.count / report.ballots if report.ballots else 0.0
-        name = entry.candidate.name if entry.candidate is not None else "Blank votes"
+        name = entry.candidate.name if entry.candidate is not None else gettext("Blank votes")
         rows.append((entry.question.title, name, entry.count, f"{share:.1f}%"))
     return rows
 

@@ -20,6 +20,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext, gettext_lazy, ngettext
 
 from accounts.audit import log_action
 from accounts.models import Role, User
@@ -40,7 +41,7 @@ from .dashboard import ElectionDashboard
 from .questions import QuestionInline, save_ordered_formset
 from .trustees import TrusteeUploads
 
-SINGLE_KEY_DECRYPTION = (
+SINGLE_KEY_DECRYPTION = gettext_lazy(
     "This election's key is a single private key file, which no page of the site accepts: "
     "decrypt it with `manage.py tally SLUG --key FILE` on the machine that holds that file."
 )
@@ -64,11 +65,11 @@ class ElectionAdmin(TrusteeUploads, ElectionDashboard, admin.ModelAdmin[Election
     ]
     fieldsets = (
         (None, {"fields": ("title", "slug", "description", "status")}),
-        ("Voters", {"fields": ("roll_mode", "voter_roll")}),
-        ("Schedule (UTC)", {"fields": ("opens_at", "closes_at")}),
-        ("Ballot box", {"fields": ("allow_revoting", "ballot_boxes")}),
+        (gettext_lazy("Voters"), {"fields": ("roll_mode", "voter_roll")}),
+        (gettext_lazy("Schedule (UTC)"), {"fields": ("opens_at", "closes_at")}),
+        (gettext_lazy("Ballot box"), {"fields": ("allow_revoting", "ballot_boxes")}),
         (
-            "Key and history",
+            gettext_lazy("Key and history"),
             {
                 "fields": (
                     "election_id",
@@ -91,32 +92,39 @@ class ElectionAdmin(TrusteeUploads, ElectionDashboard, admin.ModelAdmin[Election
             .annotate(ballots_cast=Count("ballots__voter", distinct=True))
         )
 
-    @admin.display(description="Turnout (voters who voted)", ordering="ballots_cast")
+    @admin.display(description=gettext_lazy("Turnout (voters who voted)"), ordering="ballots_cast")
     def turnout(self, obj: Election) -> int:
         return int(getattr(obj, "ballots_cast", 0))
 
-    @admin.display(description="Dashboard")
+    @admin.display(description=gettext_lazy("Dashboard"))
     def dashboard(self, obj: Election) -> str:
         url = reverse("admin:elections_election_dashboard", args=[obj.pk])
-        return format_html('<a href="{}">Steps and state of {}</a>', url, obj.slug)
+        text = gettext("Steps and state of %(slug)s") % {"slug": obj.slug}
+        return format_html('<a href="{}">{}</a>', url, text)
 
-    @admin.display(description="Election id (for the trustees' ceremony)")
+    @admin.display(description=gettext_lazy("Election id (for the trustees' ceremony)"))
     def election_id(self, obj: Election) -> str:
         return "" if obj._state.adding else str(obj.pk)
 
-    @admin.display(description="Public key fingerprint")
+    @admin.display(description=gettext_lazy("Public key fingerprint"))
     def key_fingerprint(self, obj: Election) -> str:
-        return services.public_key_fingerprint(obj) or "No key yet"
+        return services.public_key_fingerprint(obj) or gettext("No key yet")
 
-    @admin.display(description="Voter roll")
+    @admin.display(description=gettext_lazy("Voter roll"))
     def voter_roll(self, obj: Election) -> str:
         if obj._state.adding:
-            return "Save the election first."
+            return gettext("Save the election first.")
         entries = reverse("admin:elections_rollentry_changelist") + f"?election__id__exact={obj.pk}"
-        links = format_html('<a href="{}">{} voter(s) on the roll</a>', entries, obj.roll.count())
+        count = obj.roll.count()
+        on_roll = ngettext("%(count)d voter on the roll", "%(count)d voters on the roll", count) % {
+            "count": count
+        }
+        links = format_html('<a href="{}">{}</a>', entries, on_roll)
         if obj.is_draft:
             upload = reverse("admin:elections_election_import_voters", args=[obj.pk])
-            links += format_html(' · <a href="{}">Import voters from CSV</a>', upload)
+            links += format_html(
+                ' · <a href="{}">{}</a>', upload, gettext("Import voters from CSV")
+            )
         return links
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
@@ -213,13 +221,13 @@ class ElectionAdmin(TrusteeUploads, ElectionDashboard, admin.ModelAdmin[Election
     def single(self, request: HttpRequest, queryset: QuerySet[Election]) -> Election | None:
         if queryset.count() != 1:
             self.message_user(
-                request, "Select exactly one election for this action.", messages.WARNING
+                request, gettext("Select exactly one election for this action."), messages.WARNING
             )
             return None
         return queryset.get()
 
     def run_for_each(
-        self, request: HttpRequest, queryset: QuerySet[Election], operation: Any, done: str
+        self, request: HttpRequest, queryset: QuerySet[Election], operation: Any, done: Any
     ) -> None:
         count = 0
         for election in queryset:
@@ -230,7 +238,7 @@ class ElectionAdmin(TrusteeUploads, ElectionDashboard, admin.ModelAdmin[Election
             else:
                 count += 1
         if count:
-            self.message_user(request, f"{done} {count} election(s).", messages.SUCCESS)
+            self.message_user(request, done(count) % {"count": count}, messages.SUCCESS)
 
     # --- Actions -----------------------------------------------------------------
 
@@ -241,7 +249,7 @@ class ElectionAdmin(TrusteeUploads, ElectionDashboard, admin.ModelAdmin[Election
         title: str,
         consequence: str,
         operation: Any,
-        done: str,
+        done: Any,
     ) -> TemplateResponse | None:
         """Confirm first, then run ``operation`` on each selected election."""
         if request.POST.get("post") != "yes":
@@ -251,34 +259,42 @@ class ElectionAdmin(TrusteeUploads, ElectionDashboard, admin.ModelAdmin[Election
         self.run_for_each(request, queryset, operation, done)
         return None
 
-    @admin.action(description="Open selected elections", permissions=["manage"])
+    @admin.action(description=gettext_lazy("Open selected elections"), permissions=["manage"])
     def open_selected(
         self, request: HttpRequest, queryset: QuerySet[Election]
     ) -> TemplateResponse | None:
         return self.phase_action(
             request,
             queryset,
-            "Open elections?",
-            "Voters can cast ballots from now on (within the schedule). The "
-            "questions, options, rules and voter roll can no longer change.",
+            gettext("Open elections?"),
+            gettext(
+                "Voters can cast ballots from now on (within the schedule). The "
+                "questions, options, rules and voter roll can no longer change."
+            ),
             services.open_election,
-            "Opened",
+            lambda count: ngettext(
+                "Opened %(count)d election.", "Opened %(count)d elections.", count
+            ),
         )
 
-    @admin.action(description="Close selected elections", permissions=["manage"])
+    @admin.action(description=gettext_lazy("Close selected elections"), permissions=["manage"])
     def close_selected(
         self, request: HttpRequest, queryset: QuerySet[Election]
     ) -> TemplateResponse | None:
         return self.phase_action(
             request,
             queryset,
-            "Close elections?",
-            "No more ballots will be accepted. This cannot be undone.",
+            gettext("Close elections?"),
+            gettext("No more ballots will be accepted. This cannot be undone."),
             services.close_election,
-            "Closed",
+            lambda count: ngettext(
+                "Closed %(count)d election.", "Closed %(count)d elections.", count
+            ),
         )
 
-    @admin.action(description="Generate keys (ceremony in your browser)", permissions=["manage"])
+    @admin.action(
+        description=gettext_lazy("Generate keys (ceremony in your browser)"), permissions=["manage"]
+    )
     def generate_keys(
         self, request: HttpRequest, queryset: QuerySet[Election]
     ) -> HttpResponse | None:
@@ -288,11 +304,15 @@ class ElectionAdmin(TrusteeUploads, ElectionDashboard, admin.ModelAdmin[Election
         if election is None:
             return None
         if not election.is_draft:
-            self.message_user(request, "Keys can only be generated for a draft.", messages.ERROR)
+            self.message_user(
+                request, gettext("Keys can only be generated for a draft."), messages.ERROR
+            )
             return None
         return redirect("admin:elections_election_trustee_key", election.pk)
 
-    @admin.action(description="Decrypt and publish the result", permissions=["manage"])
+    @admin.action(
+        description=gettext_lazy("Decrypt and publish the result"), permissions=["manage"]
+    )
     def decrypt_and_publish(
         self, request: HttpRequest, queryset: QuerySet[Election]
     ) -> HttpResponse | None:
@@ -306,7 +326,9 @@ class ElectionAdmin(TrusteeUploads, ElectionDashboard, admin.ModelAdmin[Election
             return None
         return redirect("admin:elections_election_publish_trustees", election.pk)
 
-    @admin.action(description="Reset to draft (deletes ballots)", permissions=["manage"])
+    @admin.action(
+        description=gettext_lazy("Reset to draft (deletes ballots)"), permissions=["manage"]
+    )
     def reset_election(
         self, request: HttpRequest, queryset: QuerySet[Election]
     ) -> TemplateResponse | None:
@@ -324,7 +346,7 @@ class ElectionAdmin(TrusteeUploads, ElectionDashboard, admin.ModelAdmin[Election
                 request,
                 "reset.html",
                 queryset,
-                f"Reset {election}?",
+                gettext("Reset %(election)s?") % {"election": election},
                 status=400 if form.is_bound else 200,
                 election=election,
                 form=form,
@@ -337,12 +359,17 @@ class ElectionAdmin(TrusteeUploads, ElectionDashboard, admin.ModelAdmin[Election
             return None
         self.message_user(
             request,
-            f"Reset 1 election ({election.slug}); deleted {ballots} ballot(s).",
+            ngettext(
+                "Reset 1 election (%(slug)s); deleted %(ballots)d ballot.",
+                "Reset 1 election (%(slug)s); deleted %(ballots)d ballots.",
+                ballots,
+            )
+            % {"slug": election.slug, "ballots": ballots},
             messages.SUCCESS,
         )
         return None
 
-    @admin.action(description="Copy as a new draft", permissions=["manage"])
+    @admin.action(description=gettext_lazy("Copy as a new draft"), permissions=["manage"])
     def copy_as_draft(self, request: HttpRequest, queryset: QuerySet[Election]) -> None:
         election = self.single(request, queryset)
         if election is None:
@@ -350,7 +377,8 @@ class ElectionAdmin(TrusteeUploads, ElectionDashboard, admin.ModelAdmin[Election
         copy = services.copy_as_draft(election=election, actor=acting_user(request))
         self.message_user(
             request,
-            f"Copied {election.slug} as the draft {copy.slug}; check its schedule and key.",
+            gettext("Copied %(source)s as the draft %(slug)s; check its schedule and key.")
+            % {"source": election.slug, "slug": copy.slug},
             messages.SUCCESS,
         )
 
@@ -371,10 +399,12 @@ class ElectionAdmin(TrusteeUploads, ElectionDashboard, admin.ModelAdmin[Election
 
     def managed_election(self, request: HttpRequest, object_id: str) -> Election:
         if not self.has_manage_permission(request):
-            raise PermissionDenied("Only administrators who may change elections can do this.")
+            raise PermissionDenied(
+                gettext("Only administrators who may change elections can do this.")
+            )
         election = self.get_object(request, object_id)
         if election is None:
-            raise Http404("No such election.")
+            raise Http404(gettext("No such election."))
         return election
 
     def import_voters_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
@@ -422,7 +452,7 @@ class ElectionAdmin(TrusteeUploads, ElectionDashboard, admin.ModelAdmin[Election
                 RollUploadForm(),
                 None,
                 400,
-                error="Nothing to import: upload and preview the file again.",
+                error=gettext("Nothing to import: upload and preview the file again."),
             )
         try:
             report = roll.import_voters(
@@ -441,8 +471,16 @@ class ElectionAdmin(TrusteeUploads, ElectionDashboard, admin.ModelAdmin[Election
             return self.import_page(request, election, RollUploadForm(), report, 400)
         self.message_user(
             request,
-            f"Imported {len(report.created) + len(report.attached)} voter(s) onto the roll "
-            f"({len(report.created)} new account(s), {report.invited} email(s) sent).",
+            ngettext(
+                "Imported %(count)d voter onto the roll (%(new)d new, %(sent)d emailed).",
+                "Imported %(count)d voters onto the roll (%(new)d new, %(sent)d emailed).",
+                len(report.created) + len(report.attached),
+            )
+            % {
+                "count": len(report.created) + len(report.attached),
+                "new": len(report.created),
+                "sent": report.invited,
+            },
             messages.SUCCESS,
         )
         if report.mail_error:
@@ -463,7 +501,7 @@ class ElectionAdmin(TrusteeUploads, ElectionDashboard, admin.ModelAdmin[Election
             request,
             "import_voters.html",
             Election.objects.filter(pk=election.pk),
-            f"Import voters into {election}",
+            gettext("Import voters into %(election)s") % {"election": election},
             status=status,
             election=election,
             form=form,

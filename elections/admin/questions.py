@@ -13,6 +13,7 @@ from django.forms import BaseInlineFormSet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext, gettext_lazy
 
 from accounts.audit import log_action
 
@@ -22,7 +23,7 @@ from ..forms import CandidateForm, NormalisedLabels
 from ..models import Candidate, Election, Question
 from .common import acting_user
 
-POSITION_HELP = "Leave blank to add at the end; change the numbers to reorder."
+POSITION_HELP = gettext_lazy("Leave blank to add at the end; change the numbers to reorder.")
 
 
 class QuestionForm(NormalisedLabels, forms.ModelForm[Question]):
@@ -88,13 +89,18 @@ class QuestionInline(DraftOnlyInline, admin.StackedInline[Question, Election]):
     )
     readonly_fields = ("option_list",)
 
-    @admin.display(description="Options")
+    @admin.display(description=gettext_lazy("Options"))
     def option_list(self, obj: Question | None) -> str:
         if obj is None or obj._state.adding:
-            return "Save to add this question's options."
+            return gettext("Save to add this question's options.")
         names = ", ".join(option.name for option in obj.options.order_by("position"))
         link = reverse("admin:elections_question_change", args=[obj.pk])
-        return format_html('{} · <a href="{}">Edit the options</a>', names or "None yet", link)
+        return format_html(
+            '{} · <a href="{}">{}</a>',
+            names or gettext("None yet"),
+            link,
+            gettext("Edit the options"),
+        )
 
 
 class OptionInline(DraftOnlyInline, admin.TabularInline[Candidate, Question]):

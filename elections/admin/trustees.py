@@ -14,6 +14,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.decorators import method_decorator
+from django.utils.translation import gettext, gettext_lazy, ngettext
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from elections.trustee.cli import MIN_PASSPHRASE_LENGTH
@@ -75,7 +76,7 @@ class TrusteeUploads(admin.ModelAdmin[Election]):
             object_id,
             TrusteeKeyForm,
             "trustee_key.html",
-            "Set the trustees' key of",
+            gettext_lazy("Set the trustees' key of %(election)s"),
         )
 
     def partial_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
@@ -86,7 +87,7 @@ class TrusteeUploads(admin.ModelAdmin[Election]):
             object_id,
             PartialDecryptionForm,
             "partial_decryption.html",
-            "Submit a partial decryption for",
+            gettext_lazy("Submit a partial decryption for %(election)s"),
         )
 
     @method_decorator(csrf_protect)
@@ -96,13 +97,13 @@ class TrusteeUploads(admin.ModelAdmin[Election]):
         object_id: str,
         form_class: type[TrusteeFileForm],
         template: str,
-        title: str,
+        title: Any,
     ) -> HttpResponse:
         election = self.managed_election(request, object_id)
         form, status, error = form_class(), 200, ""
         if request.method == "POST":
             if not 0 <= content_length(request) <= form_class.max_bytes + UPLOAD_OVERHEAD:
-                status, error = 413, "The upload is too large for this kind of file."
+                status, error = 413, gettext("The upload is too large for this kind of file.")
             else:
                 form = form_class(request.POST, request.FILES)
                 status = 400
@@ -121,7 +122,7 @@ class TrusteeUploads(admin.ModelAdmin[Election]):
             request,
             template,
             Election.objects.filter(pk=election.pk),
-            f"{title} {election}",
+            str(title) % {"election": election},
             status=status,
             election=election,
             form=form,
@@ -147,18 +148,22 @@ class TrusteeUploads(admin.ModelAdmin[Election]):
             public = services.set_election_key(
                 election=election, public_file=data, actor=acting_user(request)
             )
-            return (
-                f"Set the trustees' key of 1 election ({election.slug}): any "
-                f"{public.key.threshold} of {public.key.trustees} trustees decrypt."
-            )
+            return gettext(
+                "Set the trustees' key of 1 election (%(slug)s): any "
+                "%(threshold)d of %(trustees)d trustees decrypt."
+            ) % {
+                "slug": election.slug,
+                "threshold": public.key.threshold,
+                "trustees": public.key.trustees,
+            }
         partial = services.submit_partial(
             election=election, document=data, actor=acting_user(request)
         )
         stored = election.trustee_decryptions.count()
-        return (
-            f"Stored 1 partial decryption (trustee {partial.trustee}) for {election.slug}; "
-            f"{stored} stored so far."
-        )
+        return gettext(
+            "Stored 1 partial decryption (trustee %(trustee)d) for %(slug)s; "
+            "%(stored)d stored so far."
+        ) % {"trustee": partial.trustee, "slug": election.slug, "stored": stored}
 
     def publish_trustees_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         election = self.managed_election(request, object_id)
@@ -175,15 +180,22 @@ class TrusteeUploads(admin.ModelAdmin[Election]):
             else:
                 self.message_user(
                     request,
-                    f"Published 1 election ({election.slug}) from the trustees' partial "
-                    f"decryptions: {report.ballots} ballot(s).",
+                    ngettext(
+                        "Published 1 election (%(slug)s) from the trustees' partial "
+                        "decryptions: %(ballots)d ballot.",
+                        "Published 1 election (%(slug)s) from the trustees' partial "
+                        "decryptions: %(ballots)d ballots.",
+                        report.ballots,
+                    )
+                    % {"slug": election.slug, "ballots": report.ballots},
                     messages.SUCCESS,
                 )
         return self.confirmation(
             request,
             "publish_trustees.html",
             Election.objects.filter(pk=election.pk),
-            f"Publish {election} with the trustees' partial decryptions",
+            gettext("Publish %(election)s with the trustees' partial decryptions")
+            % {"election": election},
             status=status,
             election=election,
             report=report,

@@ -13,6 +13,7 @@ import json
 
 from django.db import IntegrityError
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts import throttle
 from accounts.audit import log_action
@@ -46,30 +47,38 @@ def post_audited_ballot(*, election: Election, voter: User, payload: str | bytes
     (``AlreadyAudited``). Stores only the canonical document.
     """
     if not is_eligible(election, voter):
-        raise NotEligible("You are not on the voter roll of this election.")
+        raise NotEligible(gettext("You are not on the voter roll of this election."))
     if not election.accepts_ballots_at(timezone.now()):
-        raise WrongPhase("Ballots can be audited only while the election accepts ballots.")
+        raise WrongPhase(gettext("Ballots can be audited only while the election accepts ballots."))
     if Ballot.objects.filter(election=election, voter=voter).exists():
-        raise AlreadyVoted("You have already voted: audits are for before casting.")
+        raise AlreadyVoted(gettext("You have already voted: audits are for before casting."))
     key = f"elections:audits:{election.pk}:{voter.pk}"
     if throttle.count_attempt(key, window=AUDIT_WINDOW) > AUDIT_LIMIT:
-        raise TooManyRefusals("Too many audited ballots from this account; try again later.")
+        raise TooManyRefusals(
+            gettext("Too many audited ballots from this account; try again later.")
+        )
     params = election_params(election)
     try:
         audited = crypto.check_audited_ballot(params, payload)
     except crypto.CryptoError as error:
-        raise InvalidBallotError(f"The audited ballot was refused: {error}") from error
+        raise InvalidBallotError(
+            gettext("The audited ballot was refused: %(error)s") % {"error": error}
+        ) from error
     if Ballot.objects.filter(election=election, tracker=audited.tracker).exists():
-        raise AlreadyAudited("This ballot is on the board: a cast ballot cannot be audited.")
+        raise AlreadyAudited(
+            gettext("This ballot is on the board: a cast ballot cannot be audited.")
+        )
     try:
         with atomic_write():
             if not Election.objects.filter(pk=election.pk, status=Status.OPEN).exists():
-                raise WrongPhase("The election closed before the audited ballot was stored.")
+                raise WrongPhase(
+                    gettext("The election closed before the audited ballot was stored.")
+                )
             stored = AuditedBallot.objects.create(
                 election=election, tracker=audited.tracker, content=audited.to_json()
             )
     except IntegrityError:
-        raise AlreadyAudited("This ballot has already been audited.") from None
+        raise AlreadyAudited(gettext("This ballot has already been audited.")) from None
     log_action(
         actor=None,
         action="elections.ballot.audited",

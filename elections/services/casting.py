@@ -6,6 +6,7 @@ import logging
 
 from django.db import DatabaseError
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts import throttle
 from accounts.models import User
@@ -54,14 +55,14 @@ def cast_ballot(*, election: Election, voter: User, payload: str | bytes) -> Bal
     on the board and in the tally, or refused and not stored.
     """
     if not is_eligible(election, voter):
-        raise NotEligible("You are not on the voter roll of this election.")
+        raise NotEligible(gettext("You are not on the voter roll of this election."))
     if not election.accepts_ballots_at(timezone.now()):
-        raise WrongPhase("This election is not accepting ballots now.")
+        raise WrongPhase(gettext("This election is not accepting ballots now."))
     if (
         not election.allow_revoting
         and Ballot.objects.filter(election=election, voter=voter).exists()
     ):
-        raise AlreadyVoted("You have already voted in this election.")
+        raise AlreadyVoted(gettext("You have already voted in this election."))
     params = election_params(election)
     context = voter_context(election, voter)
     ballot = _checked_ballot(election, voter, params, context, payload)
@@ -70,8 +71,10 @@ def cast_ballot(*, election: Election, voter: User, payload: str | bytes) -> Bal
     if AuditedBallot.objects.filter(election=election, tracker=tracker).exists():
         # Its randomness is public: casting it would publish the vote.
         raise InvalidBallotError(
-            "This ballot was audited, so its choices are public; it cannot be cast. "
-            "Encrypt your choices again."
+            gettext(
+                "This ballot was audited, so its choices are public; it cannot be cast. "
+                "Encrypt your choices again."
+            )
         )
     cast = ballot_box.CastBallot(
         voter_id=voter.pk,
@@ -93,18 +96,22 @@ def _checked_ballot(
     attempts = f"elections:refused-ballots:{election.pk}:{voter.pk}"
     if throttle.count_attempt(attempts, window=REFUSED_BALLOT_WINDOW) > REFUSED_BALLOT_LIMIT:
         raise TooManyRefusals(
-            "Too many invalid ballots from this account; try again in a few minutes."
+            gettext("Too many invalid ballots from this account; try again in a few minutes.")
         )
     try:
         ballot = crypto.parse_ballot(params, payload)
         verification.verify_ballot(params, context, ballot)
     except crypto.CryptoError as error:
-        raise InvalidBallotError(f"The ballot was refused: {error}") from error
+        raise InvalidBallotError(
+            gettext("The ballot was refused: %(error)s") % {"error": error}
+        ) from error
     except verification.VerifierUnavailable as error:
         # Not the voter's fault, so not counted as a refusal.
         throttle.give_back_attempt(attempts)
         raise BallotBoxBusy(
-            "The ballot could not be checked just now and was not stored; please send it again."
+            gettext(
+                "The ballot could not be checked just now and was not stored; please send it again."
+            )
         ) from error
     throttle.give_back_attempt(attempts)
     return ballot
@@ -117,36 +124,44 @@ def _store(
     try:
         return ballot_box.store_ballot(election, params, cast)
     except ballot_box.DuplicateVoter:
-        raise AlreadyVoted("You have already voted in this election.") from None
+        raise AlreadyVoted(gettext("You have already voted in this election.")) from None
     except ballot_box.DuplicateBallot:
-        raise InvalidBallotError("This exact ballot is already on the board.") from None
+        raise InvalidBallotError(gettext("This exact ballot is already on the board.")) from None
     except ballot_box.ReplacedBallot:
         raise AlreadyVoted(
-            "This ballot is already on the board, and your later ballot replaced it: "
-            "only your last ballot counts. Open the booth to cast a new one."
+            gettext(
+                "This ballot is already on the board, and your later ballot replaced it: "
+                "only your last ballot counts. Open the booth to cast a new one."
+            )
         ) from None
     except ballot_box.BoxClosed:
-        raise WrongPhase("This election closed before your ballot was stored.") from None
+        raise WrongPhase(gettext("This election closed before your ballot was stored.")) from None
     except ballot_box.ElectionChanged:
         raise WrongPhase(
-            "This election was reset while your ballot was being checked; open the booth again."
+            gettext(
+                "This election was reset while your ballot was being checked; open the booth again."
+            )
         ) from None
     except ballot_box.UnverifiedBallot as error:
         # Not this voter's doing: the box refuses to count past an altered ballot.
         security_log.error("election %s: %s; casting stopped", election.slug, error)
         raise BallotBoxBusy(
-            "The ballot box cannot take ballots just now and yours was not stored; "
-            "please try again later."
+            gettext(
+                "The ballot box cannot take ballots just now and yours was not stored; "
+                "please try again later."
+            )
         ) from None
     except WriteConflict as error:
         raise BallotBoxBusy(
-            "The ballot box is busy and your ballot was not stored; please send it again."
+            gettext("The ballot box is busy and your ballot was not stored; please send it again.")
         ) from error
     except DatabaseError as error:
         if not is_transient(error):
             raise
         # The connection may have been lost while committing: the ballot may be stored.
         raise BallotBoxBusy(
-            "The ballot box could not be reached and your ballot may not have been stored; "
-            "please send it again (a ballot already stored is not stored twice)."
+            gettext(
+                "The ballot box could not be reached and your ballot may not have been stored; "
+                "please send it again (a ballot already stored is not stored twice)."
+            )
         ) from error

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from django.db.models import ProtectedError, RestrictedError
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.debug import sensitive_variables
 
 from accounts.audit import log_action
@@ -54,7 +55,7 @@ def close_election(*, election: Election, actor: User | None) -> None:
     if not unfinished and not Election.objects.filter(pk=election.pk, status=Status.OPEN).update(
         status=Status.CLOSED, closed_at=timezone.now()
     ):
-        raise WrongPhase("Only an open election can be closed.")
+        raise WrongPhase(gettext("Only an open election can be closed."))
     try:
         tallies = ballot_box.close_box(election, election_params(election))
     except ballot_box.UnverifiedBallot as error:
@@ -166,7 +167,7 @@ def decrypt_tally(
     """
     election.refresh_from_db()
     if election.status not in (Status.CLOSED, Status.PUBLISHED):
-        raise WrongPhase("The tally can only be decrypted once the election is closed.")
+        raise WrongPhase(gettext("The tally can only be decrypted once the election is closed."))
     params = election_params(election)
     try:
         private_key = crypto.load_private_key(
@@ -176,7 +177,7 @@ def decrypt_tally(
             election_id=params.election_id,
         )
     except crypto.CryptoError as error:
-        raise KeyRefused(f"The key was refused: {error}") from error
+        raise KeyRefused(gettext("The key was refused: %(error)s") % {"error": error}) from error
     discard_uncounted(election, actor)
     totals, ballots = verified_totals(election, actor, progress)
     counts = []
@@ -274,7 +275,7 @@ def publish_results(election: Election, rows: list[ResultRow]) -> bool:
     if already:
         stored = {r.slot: r.count for r in election.results.all()}
         if stored != {slot: row[2] for slot, row in enumerate(rows)}:
-            raise TallyMismatch("This decryption differs from the published results.")
+            raise TallyMismatch(gettext("This decryption differs from the published results."))
     election.refresh_from_db()
     return already
 
@@ -329,7 +330,7 @@ def reset_election(*, election: Election, actor: User | None) -> int:
     """
     election.refresh_from_db()
     if election.is_published:
-        raise WrongPhase(PUBLISHED_IS_PERMANENT)
+        raise WrongPhase(str(PUBLISHED_IS_PERMANENT))
     try:
         with atomic_write():
             ballots, _ = Ballot.objects.filter(election=election).delete()
@@ -355,9 +356,9 @@ def reset_election(*, election: Election, actor: User | None) -> int:
                 )
             )
             if not reset:
-                raise WrongPhase(PUBLISHED_IS_PERMANENT)
+                raise WrongPhase(str(PUBLISHED_IS_PERMANENT))
     except (ProtectedError, RestrictedError):
-        raise WrongPhase(PUBLISHED_IS_PERMANENT) from None
+        raise WrongPhase(str(PUBLISHED_IS_PERMANENT)) from None
     election.refresh_from_db()
     log_action(
         actor=actor, action="elections.election.reset", target=election, data={"ballots": ballots}

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_slug
 from django.db.models import F, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.debug import sensitive_variables
 
 from accounts.audit import log_action
@@ -65,7 +66,7 @@ def generate_keys(
     if not Election.objects.filter(pk=election.pk, status=Status.DRAFT).update(
         public_key=public_json, trustee_key=""
     ):
-        raise WrongPhase("The key can only change while the election is a draft.")
+        raise WrongPhase(gettext("The key can only change while the election is a draft."))
     election.public_key, election.trustee_key = public_json, ""
     log_action(
         actor=actor,
@@ -79,18 +80,20 @@ def generate_keys(
 def open_election(*, election: Election, actor: User | None) -> None:
     election.refresh_from_db()
     if election.status != Status.DRAFT:
-        raise WrongPhase("Only a draft election can be opened.")
+        raise WrongPhase(gettext("Only a draft election can be opened."))
     if not election.has_key:
-        raise WrongPhase("Generate the election's key before opening it.")
+        raise WrongPhase(gettext("Generate the election's key before opening it."))
     problem = ballot_problem(election)
     if problem:
-        raise WrongPhase(f"The election cannot open: {problem}")
+        raise WrongPhase(gettext("The election cannot open: %(problem)s") % {"problem": problem})
     if election.roll_mode == RollMode.EXPLICIT and not election.roll.exists():
-        raise WrongPhase("The voter roll is empty.")
+        raise WrongPhase(gettext("The voter roll is empty."))
     try:
         election_params(election)
     except crypto.CryptoError as error:
-        raise WrongPhase(f"The election cannot open: {error}") from error
+        raise WrongPhase(
+            gettext("The election cannot open: %(problem)s") % {"problem": error}
+        ) from error
     opened_at = timezone.now()
     with atomic_write():
         # Conditional on the draft and the very key the genesis hash is made from, so a
@@ -102,7 +105,7 @@ def open_election(*, election: Election, actor: User | None) -> None:
             public_key=election.public_key,
             ballot_boxes=election.ballot_boxes,
         ).update(status=Status.OPEN, opened_at=opened_at):
-            raise WrongPhase("Only a draft election can be opened.")
+            raise WrongPhase(gettext("Only a draft election can be opened."))
         # Read again now that the election is no longer a draft, so an edit of the
         # options that committed since the check above is in the genesis hashes too.
         ballot_box.create_boxes(election, election_params(election))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 
 from django.db import IntegrityError
+from django.utils.translation import gettext, gettext_lazy
 
 from accounts.audit import log_action
 from accounts.models import User
@@ -38,7 +39,7 @@ from .errors import AlreadySubmitted, KeyRefused, TallyMismatch, WrongPhase
 
 security_log = logging.getLogger("evoting.security")
 
-SHARE_REFUSED = (
+SHARE_REFUSED = gettext_lazy(
     "This is a trustee's key share. A share never leaves its trustee and the site "
     "never accepts one: nothing was read or kept. The trustee should keep it offline "
     "and, if it may have been seen, the ceremony should be run again."
@@ -62,7 +63,7 @@ def refuse_share(data: bytes, *, election: Election, actor: User | None, where: 
         target=election,
         data={"where": where},
     )
-    raise KeyRefused(SHARE_REFUSED)
+    raise KeyRefused(str(SHARE_REFUSED))
 
 
 def set_election_key(
@@ -82,11 +83,16 @@ def set_election_key(
     try:
         public = files.load_public_key(public_file)
     except crypto.CryptoError as error:
-        raise KeyRefused(f"The trustees' public key was refused: {error}") from error
+        raise KeyRefused(
+            gettext("The trustees' public key was refused: %(error)s") % {"error": error}
+        ) from error
     if public.election_id != str(election.id):
         raise KeyRefused(
-            f"The trustees' public key was made for election {public.election_id!r}, "
-            f"not for this one ({election.id}); run the ceremony with this election's id."
+            gettext(
+                "The trustees' public key was made for election %(other)s, not for this one "
+                "(%(this)s); run the ceremony with this election's id."
+            )
+            % {"other": repr(public.election_id), "this": election.id}
         )
     trustee_key = files.dump_public_key(public).decode("ascii")
     public_json = public.public_key_json()
@@ -94,7 +100,7 @@ def set_election_key(
     if not Election.objects.filter(pk=election.pk, status=Status.DRAFT).update(
         public_key=public_json, trustee_key=trustee_key
     ):
-        raise WrongPhase("The key can only change while the election is a draft.")
+        raise WrongPhase(gettext("The key can only change while the election is a draft."))
     election.public_key, election.trustee_key = public_json, trustee_key
     log_action(
         actor=actor,
@@ -113,7 +119,10 @@ def trustee_public_key(election: Election) -> files.TrusteePublicKey:
     """The election's stored trustees' key; ``WrongPhase`` for an election with a single key."""
     if not election.trustee_key:
         raise WrongPhase(
-            "This election's key was not made by trustees: it is decrypted with its private key."
+            gettext(
+                "This election's key was not made by trustees: "
+                "it is decrypted with its private key."
+            )
         )
     try:
         return files.load_public_key(election.trustee_key)
@@ -129,7 +138,7 @@ def encrypted_tally(election: Election) -> files.EncryptedTally:
     Raises ``WrongPhase`` before the election is closed (and its board sealed).
     """
     if election.status not in (Status.CLOSED, Status.PUBLISHED) or not election.closing_hash:
-        raise WrongPhase("The encrypted totals are published once the election is closed.")
+        raise WrongPhase(gettext("The encrypted totals are published once the election is closed."))
     tallies = ballot_box.box_tallies(election)
     try:
         params = election_params(election)
@@ -165,8 +174,10 @@ def submit_partial(
     election.refresh_from_db()
     if election.status != Status.CLOSED:
         raise WrongPhase(
-            "Partial decryptions are accepted once the election is closed "
-            "and until its results are published."
+            gettext(
+                "Partial decryptions are accepted once the election is closed "
+                "and until its results are published."
+            )
         )
     public = trustee_public_key(election)
     refuse_share(document, election=election, actor=actor, where="the partial decryption upload")
@@ -179,18 +190,23 @@ def submit_partial(
             target=election,
             data={"reason": str(error)},
         )
-        raise KeyRefused(f"The partial decryption was refused: {error}") from error
+        raise KeyRefused(
+            gettext("The partial decryption was refused: %(error)s") % {"error": error}
+        ) from error
     content = files.dump_partial(checked).decode("ascii")
     try:
         with atomic_write():
             if not Election.objects.filter(pk=election.pk, status=Status.CLOSED).exists():
-                raise WrongPhase("The results are published: no partial decryption is needed.")
+                raise WrongPhase(
+                    gettext("The results are published: no partial decryption is needed.")
+                )
             TrusteeDecryption.objects.create(
                 election=election, trustee=checked.trustee, content=content
             )
     except IntegrityError:
         raise AlreadySubmitted(
-            f"Trustee {checked.trustee} has already submitted a partial decryption."
+            gettext("Trustee %(trustee)d has already submitted a partial decryption.")
+            % {"trustee": checked.trustee}
         ) from None
     log_action(
         actor=actor,

@@ -19,7 +19,7 @@ def test_pending_account_cannot_use_role_pages_until_approved(
         {"action": "approve_selected", "_selected_action": [str(pending_candidate.pk)]},
         follow=True,
     )
-    assert b"Approved 1 account(s)." in response.content
+    assert b"Approved 1 account." in response.content
     pending_candidate.refresh_from_db()
     assert pending_candidate.is_approved
     assert client.get(reverse("candidate_profile")).status_code == 200
@@ -34,7 +34,7 @@ def test_approving_already_approved_counts_nothing(login_as, admin_user, voter):
         {"action": "approve_selected", "_selected_action": [str(voter.pk)]},
         follow=True,
     )
-    assert b"Approved 0 account(s)." in response.content
+    assert b"Approved 0 accounts." in response.content
     assert not AuditEntry.objects.filter(action="accounts.user.approved").exists()
 
 

@@ -43,7 +43,7 @@ def test_an_approved_account_is_told_once(
 ):
     with django_capture_on_commit_callbacks(execute=True):
         response = approve_in_admin(login_as(admin_user), pending_voter)
-    assert b"Approved 1 account(s)." in response.content
+    assert b"Approved 1 account." in response.content
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
     assert message.to == [pending_voter.email]
@@ -111,7 +111,7 @@ def test_an_unreachable_mail_server_does_not_stop_approvals(
             {"action": "approve_selected", "_selected_action": [str(u.pk) for u in users]},
             follow=True,
         )
-    assert b"Approved 2 account(s)." in response.content
+    assert b"Approved 2 accounts." in response.content
     assert (
         User.objects.filter(pk__in=[pending_voter.pk, pending_candidate.pk])
         .filter(is_approved=True)

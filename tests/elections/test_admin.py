@@ -126,7 +126,7 @@ def test_open_asks_for_confirmation_then_opens(login_as, admin_user, make_electi
     response = act(client, "open_selected", [ready, keyless], post="yes")
     assert response.status_code == 302
     notes = messages_of(response)
-    assert "Opened 1 election(s)." in notes
+    assert "Opened 1 election." in notes
     assert any("keyless: Generate the election's key" in note for note in notes)
     ready.refresh_from_db()
     keyless.refresh_from_db()
@@ -139,7 +139,7 @@ def test_close_asks_for_confirmation_then_closes(login_as, admin_user, voted):
     client = login_as(admin_user)
     assert b"Close elections?" in act(client, "close_selected", [voted.election]).content
     response = act(client, "close_selected", [voted.election], post="yes")
-    assert "Closed 1 election(s)." in messages_of(response)
+    assert "Closed 1 election." in messages_of(response)
     voted.election.refresh_from_db()
     assert voted.election.status == Status.CLOSED
     assert AuditEntry.objects.filter(action="elections.election.closed").count() == 1
@@ -207,7 +207,7 @@ def test_reset_requires_typing_the_slug(login_as, admin_user, voted, make_electi
     other = make_election(slug="other")
     client = login_as(admin_user)
     page = act(client, "reset_election", [voted.election])
-    assert page.status_code == 200 and b"permanently deletes its 3 ballot(s)" in page.content
+    assert page.status_code == 200 and b"permanently deletes its 3 ballots" in page.content
     wrong = act(client, "reset_election", [voted.election], post="yes", confirm="other")
     assert wrong.status_code == 400
     assert Ballot.objects.filter(election=voted.election).count() == 3
@@ -215,9 +215,7 @@ def test_reset_requires_typing_the_slug(login_as, admin_user, voted, make_electi
         client, "reset_election", [voted.election], post="yes", confirm=voted.election.slug
     )
     assert response.status_code == 302
-    assert f"Reset 1 election ({voted.election.slug}); deleted 3 ballot(s)." in messages_of(
-        response
-    )
+    assert f"Reset 1 election ({voted.election.slug}); deleted 3 ballots." in messages_of(response)
     voted.election.refresh_from_db()
     assert voted.election.status == Status.DRAFT and not Ballot.objects.exists()
     other.refresh_from_db()
@@ -274,7 +272,10 @@ def election_data(election, questions=None, **changes):
         "opens_at_1": "",
         "closes_at_0": "",
         "closes_at_1": "",
+        "ballot_boxes": str(election.ballot_boxes),
     }
+    if election.allow_revoting:
+        data["allow_revoting"] = "on"
     data.update(changes)
     rows = existing_questions(election) if questions is None else questions
     return {**data, **inline_data(election, rows, "questions", "election")}
@@ -407,7 +408,7 @@ def test_roll_upload_preview_then_confirm(login_as, admin_user, draft_election, 
     preview = client.post(url, {"csv_file": csv_upload(text)})
     assert preview.status_code == 200
     page = preview.content.decode()
-    assert "1 new voter account(s) would be created" in page and "new_one" in page
+    assert "1 new voter account would be created" in page and "new_one" in page
     assert "Import these voters" in page
     assert not draft_election.roll.exists() and not mail.outbox
     digest = client.session[ROLL_SESSION_KEY]["digest"]
@@ -435,7 +436,7 @@ def test_roll_upload_with_errors_lists_them_all_and_offers_no_import(
     response = client.post(import_url(draft_election), {"csv_file": csv_upload(text)})
     assert response.status_code == 400
     page = response.content.decode()
-    assert "2 error(s)" in page and "line 3: invalid email" in page and "line 4:" in page
+    assert "2 errors" in page and "line 3: invalid email" in page and "line 4:" in page
     assert "Import these voters" not in page
     assert client.post(import_url(draft_election), {"confirm": "anything"}).status_code == 400
     assert not draft_election.roll.exists()

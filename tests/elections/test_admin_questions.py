@@ -32,6 +32,7 @@ def election_fields(election: Election, **changes: str) -> dict[str, str]:
         "opens_at_1": "",
         "closes_at_0": "",
         "closes_at_1": "",
+        "ballot_boxes": str(election.ballot_boxes),
     }
     data.update(changes)
     return data

@@ -350,8 +350,8 @@ def test_invitations_name_the_election_its_schedule_and_link(roll_election, sett
     out, _ = run("invite_voters", election.slug)
     assert "4 invitation(s) sent." in out
     message = mail.outbox[0]
-    assert message.subject == "You are invited to vote: Board & Council"
-    assert 'election "Board & Council"' in message.body
+    assert message.subject == "Vous êtes invité à voter : Board & Council"
+    assert "élection « Board & Council »" in message.body
     closes = election.closes_at.astimezone(UTC)
     french_months = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet"]
     french_months += ["août", "septembre", "octobre", "novembre", "décembre"]

@@ -128,7 +128,7 @@ describe("describeQuestion", () => {
 describe("describeChoice", () => {
   it("points at what is left to answer", () => {
     assert.equal(describeChoice([MAYOR], choosing(), nameOf), "Make your choice above.");
-    assert.equal(describeChoice([MAYOR, COUNCIL], choosing(4, 5, 6), nameOf), "Still to answer: question 1 and 2.");
+    assert.equal(describeChoice([MAYOR, COUNCIL], choosing(4, 5, 6), nameOf), "Still to answer: questions 1 and 2.");
     assert.equal(describeChoice([MAYOR, COUNCIL], choosing(5), nameOf), "Still to answer: question 1.");
   });
 

@@ -1,5 +1,8 @@
 // The audited ballots page: "Check it in this browser" re-encrypts one audited
-// ballot in a Web Worker (audit-check-worker.js) and says what it opened to.
+// ballot in a Web Worker (audit-check-worker.js) and says what it opened to. Text is
+// in the page's language, from Django's catalog (gettext, interpolate), which the page
+// loads before this script; the choices in words come from the worker, in English,
+// as the verifiers' reports have them.
 (function () {
   "use strict";
 
@@ -14,23 +17,23 @@
     button.addEventListener("click", () => {
       button.disabled = true;
       status.classList.remove("error");
-      status.textContent = "Re-encrypting every choice with its revealed randomness…";
+      status.textContent = gettext("Re-encrypting every choice with its revealed randomness…");
       const worker = new Worker(root.dataset.workerUrl, { type: "module" });
       worker.onmessage = (event) => {
         const message = event.data;
         button.disabled = false;
         if (message.type === "ok") {
           const words = message.answers.map(([question, answer]) => `${question}: ${answer}`);
-          status.textContent = `Checked here: it encrypts exactly ${words.join("; ")}.`;
+          status.textContent = interpolate(gettext("Checked here: it encrypts exactly %(choices)s."), { choices: words.join("; ") }, true);
         } else {
           status.classList.add("error");
-          status.textContent = `This audited ballot does NOT check: ${message.message}`;
+          status.textContent = interpolate(gettext("This audited ballot does NOT check: %(error)s"), { error: message.message }, true);
         }
       };
       worker.onerror = (event) => {
         button.disabled = false;
         status.classList.add("error");
-        status.textContent = `The check could not run: ${event.message || "the worker stopped"}`;
+        status.textContent = interpolate(gettext("The check could not run: %(error)s"), { error: event.message || gettext("the worker stopped") }, true);
       };
       worker.postMessage({ params, url: button.dataset.url });
     });

@@ -3,6 +3,7 @@
 // ballots, where anyone can check it. It is never counted, published or not.
 
 import { postJson } from "./booth-cast.mjs";
+import { gettext, interpolate } from "./i18n.mjs";
 
 // isChosen(slot) for the revealed ballot's JSON text, whose choices are one hex
 // number per slot (1: chosen).
@@ -24,8 +25,8 @@ export async function publishAudit(auditUrl, json, csrfToken) {
     if (status === 201 && typeof body.url === "string" && body.url.startsWith("/")) {
       return { url: body.url };
     }
-    return { error: body.error || "the server answered HTTP " + status + "." };
+    return { error: body.error || interpolate(gettext("the server answered HTTP %(status)s."), { status }, true) };
   } catch (error) {
-    return { error: "no answer from the server." };
+    return { error: gettext("no answer from the server.") };
   }
 }

@@ -7,6 +7,8 @@
 // board (check.json); differences() words every mismatch for the voter, since one
 // means the server, or something between, may have replaced or dropped the ballot.
 
+import { gettext, interpolate } from "./i18n.mjs";
+
 // POST the canonical JSON text of a ballot. Resolves to the HTTP status and the
 // answer's JSON body ({} when it has none); rejects when no answer came.
 export async function postJson(url, json, csrfToken) {
@@ -22,7 +24,7 @@ export async function postJson(url, json, csrfToken) {
 
 // What the server said it stored, from the body of its 201 answer to the cast.
 export function castAnswer(body) {
-  return { tracker: body.tracker || "(none)", sequence: body.sequence };
+  return { tracker: body.tracker || gettext("(none)"), sequence: body.sequence };
 }
 
 // Where the tracker is on the public board; null if the board cannot be read now.
@@ -46,12 +48,24 @@ export async function boardEntry(checkJsonUrl, tracker) {
 export function differences(tracker, answer, board) {
   const problems = [];
   if (answer.tracker !== tracker) {
-    problems.push("The server answered that it stored the ballot with tracker " + answer.tracker + ", not the one your browser computed.");
+    problems.push(
+      interpolate(
+        gettext("The server answered that it stored the ballot with tracker %(tracker)s, not the one your browser computed."),
+        { tracker: answer.tracker },
+        true,
+      ),
+    );
   }
   if (board !== null && !board.found) {
-    problems.push("The public ballot board has no ballot with your tracker.");
+    problems.push(gettext("The public ballot board has no ballot with your tracker."));
   } else if (board !== null && board.sequence !== answer.sequence) {
-    problems.push("The board has your tracker at position #" + board.sequence + ", but the server answered #" + String(answer.sequence) + ".");
+    problems.push(
+      interpolate(
+        gettext("The board has your tracker at position #%(board)s, but the server answered #%(answer)s."),
+        { board: board.sequence, answer: String(answer.sequence) },
+        true,
+      ),
+    );
   }
   return problems;
 }

@@ -3,6 +3,7 @@
 // BoothPage is made, and decides nothing: booth.js says what to show and when.
 
 import { answersInWords, choiceIsValid, describeChoice, describeQuestion } from "./booth-words.mjs";
+import { gettext, interpolate } from "./i18n.mjs";
 
 // The stepper item each step belongs to.
 const STEPPER = { choose: "choose", review: "review", tracker: "tracker", audit: "cast", cast: "cast", voted: "cast" };
@@ -51,7 +52,7 @@ export class BoothPage {
 
   optionName(slot) {
     const label = this.form.querySelector('label[for="choice-' + slot + '"] .candidate-name');
-    return label ? label.textContent.trim() : "option " + slot;
+    return label ? label.textContent.trim() : interpolate(gettext("option %(slot)s"), { slot }, true);
   }
 
   checked(slot) {
@@ -173,7 +174,11 @@ export class BoothPage {
       this.ui.auditedLink.href = published.url;
       this.ui.auditedPublished.hidden = false;
     } else {
-      this.ui.auditedUnpublished.textContent = "It could not be published: " + published.error + " It will never be counted all the same.";
+      this.ui.auditedUnpublished.textContent = interpolate(
+        gettext("It could not be published: %(error)s It will never be counted all the same."),
+        { error: published.error },
+        true,
+      );
       this.ui.auditedUnpublished.hidden = false;
     }
   }

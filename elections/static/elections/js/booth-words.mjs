@@ -5,17 +5,24 @@
 // blank_slot (null when it allows no blank vote) }. Which slots are chosen is
 // told by isChosen(slot) -> boolean, so the same words serve the ticked inputs,
 // the review and a revealed (audited) ballot; nameOf(slot) gives an option's name.
+// The words are in the page's language (i18n.mjs), English without a catalog.
+
+import { gettext, interpolate, ngettext } from "./i18n.mjs";
 
 export function listInWords(names) {
   if (names.length < 2) {
     return names.join("");
   }
-  return names.slice(0, -1).join(", ") + " and " + names[names.length - 1];
+  // Translators: a list of names or numbers, "Ada, Brian and Chloé".
+  return interpolate(gettext("%(list)s and %(last)s"), { list: names.slice(0, -1).join(", "), last: names[names.length - 1] }, true);
 }
 
 // The question's title, numbered when the ballot has several.
 export function questionLabel(question, questionCount) {
-  return questionCount > 1 ? "Question " + question.number + ": " + question.title : question.title;
+  if (questionCount < 2) {
+    return question.title;
+  }
+  return interpolate(gettext("Question %(number)s: %(title)s"), { number: question.number, title: question.title }, true);
 }
 
 function votesBlank(question, isChosen) {
@@ -26,11 +33,11 @@ function votesBlank(question, isChosen) {
 // line of its own.
 export function answerInWords(question, isChosen, nameOf, inSentence) {
   if (votesBlank(question, isChosen)) {
-    return inSentence ? "blank vote" : "Blank vote";
+    return inSentence ? gettext("blank vote") : gettext("Blank vote");
   }
   const names = question.slots.filter(isChosen).map(nameOf);
   if (names.length === 0) {
-    return inSentence ? "nothing" : "Nothing (you leave this question unanswered)";
+    return inSentence ? gettext("nothing") : gettext("Nothing (you leave this question unanswered)");
   }
   return listInWords(names);
 }
@@ -62,17 +69,25 @@ export function choiceIsValid(questions, isChosen) {
 export function describeQuestion(question, isChosen, nameOf) {
   const names = question.slots.filter(isChosen).map(nameOf);
   if (votesBlank(question, isChosen)) {
-    return names.length === 0 ? "You are voting blank on this question." : "A blank vote cannot select anything else.";
+    return names.length === 0 ? gettext("You are voting blank on this question.") : gettext("A blank vote cannot select anything else.");
   }
+  const chosen = { names: listInWords(names), max: question.max_selections, min: question.min_selections };
   if (names.length > question.max_selections) {
-    return "You have chosen " + listInWords(names) + ": at most " + question.max_selections + " allowed.";
+    const tooMany = ngettext(
+      "You have chosen %(names)s: at most %(max)s allowed.",
+      "You have chosen %(names)s: at most %(max)s allowed.",
+      question.max_selections,
+    );
+    return interpolate(tooMany, chosen, true);
   }
   if (names.length < question.min_selections) {
     return names.length === 0
-      ? "Make your choice."
-      : "You have chosen " + listInWords(names) + ": choose at least " + question.min_selections + ".";
+      ? gettext("Make your choice.")
+      : interpolate(gettext("You have chosen %(names)s: choose at least %(min)s."), chosen, true);
   }
-  return names.length === 0 ? "You leave this question unanswered." : "You have chosen " + listInWords(names) + ".";
+  return names.length === 0
+    ? gettext("You leave this question unanswered.")
+    : interpolate(gettext("You have chosen %(names)s."), chosen, true);
 }
 
 // The status line of the whole ballot, beside the review button.
@@ -80,13 +95,17 @@ export function describeChoice(questions, isChosen, nameOf) {
   const waiting = questions.filter((question) => !questionIsValid(question, isChosen));
   if (waiting.length > 0) {
     const numbers = waiting.map((question) => String(question.number));
-    return questions.length === 1 ? "Make your choice above." : "Still to answer: question " + listInWords(numbers) + ".";
+    if (questions.length === 1) {
+      return gettext("Make your choice above.");
+    }
+    const left = ngettext("Still to answer: question %(numbers)s.", "Still to answer: questions %(numbers)s.", numbers.length);
+    return interpolate(left, { numbers: listInWords(numbers) }, true);
   }
   if (questions.length === 1) {
-    return "Your choice: " + answerInWords(questions[0], isChosen, nameOf, true) + ".";
+    return interpolate(gettext("Your choice: %(answer)s."), { answer: answerInWords(questions[0], isChosen, nameOf, true) }, true);
   }
-  const answers = questions.map(
-    (question) => "question " + question.number + ", " + answerInWords(question, isChosen, nameOf, true),
+  const answers = questions.map((question) =>
+    interpolate(gettext("question %(number)s, %(answer)s"), { number: question.number, answer: answerInWords(question, isChosen, nameOf, true) }, true),
   );
-  return "Your choices: " + answers.join("; ") + ".";
+  return interpolate(gettext("Your choices: %(answers)s."), { answers: answers.join("; ") }, true);
 }

@@ -27,6 +27,7 @@ import {
   postJson,
 } from "./booth-cast.mjs";
 import { BoothPage } from "./booth-page.mjs";
+import { gettext, interpolate } from "./i18n.mjs";
 
 // The steps in which this page may still cast: a vote from another tab must stop it there.
 const ACTIVE = ["choose", "review", "tracker", "audit"];
@@ -68,18 +69,20 @@ function runBooth(page, config) {
   function startWorker() {
     state.ready = false;
     ui.progress.removeAttribute("value");
-    page.setStatus("Preparing the encryption of your ballot…");
+    page.setStatus(gettext("Preparing the encryption of your ballot…"));
     if (state.worker === null) {
       try {
         state.worker = new Worker(config.worker_url, { type: "module" });
       } catch (error) {
-        page.showError("This browser cannot encrypt the ballot (" + error.message + "). Please try another browser.");
+        page.showError(
+          interpolate(gettext("This browser cannot encrypt the ballot (%(error)s). Please try another browser."), { error: error.message }, true),
+        );
         return;
       }
       state.worker.onmessage = onWorkerMessage;
       state.worker.onerror = function () {
         state.busy = false;
-        page.showError("The encryption could not start. Reload the page to try again.");
+        page.showError(gettext("The encryption could not start. Reload the page to try again."));
         refresh();
       };
     }
@@ -102,7 +105,7 @@ function runBooth(page, config) {
       ui.progress.max = 1;
       ui.progress.value = 1;
       if (!state.busy) {
-        page.setStatus("Encryption ready. Make your choice, review it, then encrypt your ballot.");
+        page.setStatus(gettext("Encryption ready. Make your choice, review it, then encrypt your ballot."));
       }
     } else if (message.type === "ballot") {
       onEncrypted(message);
@@ -118,14 +121,14 @@ function runBooth(page, config) {
       return;
     }
     if (!state.busy) {
-      page.showError("The encryption could not be prepared: " + text + ". Reload the page to try again.");
+      page.showError(interpolate(gettext("The encryption could not be prepared: %(error)s. Reload the page to try again."), { error: text }, true));
       return;
     }
     // An encryption or an audit failed: whatever it used is spent, prepare afresh.
     state.busy = false;
     state.ballot = null;
     show("choose");
-    page.showError("Your ballot could not be encrypted: " + text);
+    page.showError(interpolate(gettext("Your ballot could not be encrypted: %(error)s"), { error: text }, true));
     startWorker();
   }
 
@@ -148,7 +151,7 @@ function runBooth(page, config) {
     }
     page.clearError();
     state.busy = true;
-    page.setStatus(state.ready ? "Encrypting your ballot…" : "Finishing the preparation, then encrypting your ballot…");
+    page.setStatus(state.ready ? gettext("Encrypting your ballot…") : gettext("Finishing the preparation, then encrypting your ballot…"));
     refresh();
     state.worker.postMessage({ type: "encrypt", selections: page.selections() });
   }
@@ -157,7 +160,7 @@ function runBooth(page, config) {
     state.busy = false;
     state.ballot = { json: message.json, tracker: message.tracker };
     ui.tracker.textContent = message.tracker;
-    page.setStatus("Your ballot is encrypted. It has not been sent.");
+    page.setStatus(gettext("Your ballot is encrypted. It has not been sent."));
     show("tracker");
   }
 
@@ -174,7 +177,7 @@ function runBooth(page, config) {
     refresh();
     // Kept before sending: if the answer is lost, the receipt page still knows what was sent.
     keepTracker(config.storage_key, { tracker: ballot.tracker, sent_at: new Date().toISOString(), answer: null, board: null });
-    page.setStatus("Sending your encrypted ballot…");
+    page.setStatus(gettext("Sending your encrypted ballot…"));
     let sent;
     try {
       sent = await postJson(config.cast_url, ballot.json, page.csrfToken);
@@ -189,14 +192,14 @@ function runBooth(page, config) {
       showVoted();
     } else {
       forgetTracker(config.storage_key);
-      castRefused(sent.body.error || "The server refused the ballot (HTTP " + sent.status + ").");
+      castRefused(sent.body.error || interpolate(gettext("The server refused the ballot (HTTP %(status)s)."), { status: sent.status }, true));
     }
   }
 
   async function castAccepted(tracker, body) {
     state.worker.postMessage({ type: "forget" });
     const answer = castAnswer(body);
-    page.setStatus("Your ballot was cast. Checking the board…");
+    page.setStatus(gettext("Your ballot was cast. Checking the board…"));
     const board = await boardEntry(config.check_json_url, tracker);
     const record = keptTracker(config.storage_key) || { tracker: tracker };
     record.answer = answer;
@@ -204,13 +207,13 @@ function runBooth(page, config) {
     keepTracker(config.storage_key, record);
     const problems = differences(tracker, answer, board);
     if (problems.length === 0) {
-      page.setStatus("Your ballot is on the board under your tracker. Opening your receipt…");
+      page.setStatus(gettext("Your ballot is on the board under your tracker. Opening your receipt…"));
       window.location.assign(config.receipt_url);
       return;
     }
     state.busy = false;
     page.fillWarning(tracker, problems);
-    page.setStatus("Your ballot was sent, but the server's answer does not match it.");
+    page.setStatus(gettext("Your ballot was sent, but the server's answer does not match it."));
     show("cast");
     ui.warning.hidden = false;
   }
@@ -221,8 +224,14 @@ function runBooth(page, config) {
     state.busy = false;
     show("tracker", null);
     page.showError(
-      "No answer from the server: your ballot with the tracker " + tracker + " may or may not have been cast. " +
-        "Keep that tracker and reload this page: if the ballot arrived you will see your receipt, otherwise you can vote again."
+      interpolate(
+        gettext(
+          "No answer from the server: your ballot with the tracker %(tracker)s may or may not have been cast. " +
+            "Keep that tracker and reload this page: if the ballot arrived you will see your receipt, otherwise you can vote again.",
+        ),
+        { tracker },
+        true,
+      ),
     );
   }
 
@@ -257,7 +266,7 @@ function runBooth(page, config) {
     page.clearError();
     state.busy = true;
     state.ballot = null; // revealed: it can never be cast
-    page.setStatus("Revealing your ballot…");
+    page.setStatus(gettext("Revealing your ballot…"));
     refresh();
     state.worker.postMessage({ type: "audit" });
   }

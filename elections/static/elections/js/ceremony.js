@@ -5,7 +5,8 @@
 // types, or plain when the administrator ticks "demo"). Only public.json ever
 // reaches the server: it is put into the page's own upload form, which the
 // administrator submits once every share is saved. Reloading or leaving the page
-// ends the worker and every secret it held.
+// ends the worker and every secret it held. Text is in the page's language, from
+// Django's catalog (gettext, interpolate), which the page loads before this script.
 (function () {
   "use strict";
 
@@ -51,9 +52,9 @@
     const n = Number(byId("ceremony-trustees").value);
     const k = Number(byId("ceremony-threshold").value);
     const bits = Number(byId("ceremony-bits").value);
-    if (!Number.isInteger(n) || n < 1 || n > 64) return "The number of trustees must be 1 to 64.";
+    if (!Number.isInteger(n) || n < 1 || n > 64) return gettext("The number of trustees must be 1 to 64.");
     if (!Number.isInteger(k) || k < 1 || k > n) {
-      return "The threshold must be at least 1 and at most the number of trustees.";
+      return gettext("The threshold must be at least 1 and at most the number of trustees.");
     }
     return { n, k, bits };
   }
@@ -63,7 +64,7 @@
     row.className = "form-row";
     row.dataset.trustee = String(index);
     const label = document.createElement("label");
-    label.textContent = `Trustee ${index}: passphrase`;
+    label.textContent = interpolate(gettext("Trustee %(index)s: passphrase"), { index }, true);
     label.htmlFor = `ceremony-pass-${index}`;
     const first = document.createElement("input");
     first.type = "password";
@@ -73,12 +74,12 @@
     again.type = "password";
     again.id = `ceremony-again-${index}`;
     again.autocomplete = "new-password";
-    again.setAttribute("aria-label", `Trustee ${index}: the same passphrase again`);
-    again.placeholder = "again";
+    again.setAttribute("aria-label", interpolate(gettext("Trustee %(index)s: the same passphrase again"), { index }, true));
+    again.placeholder = gettext("again");
     const button = document.createElement("button");
     button.type = "button";
     button.className = "button";
-    button.textContent = `Save trustee-${index}.json`;
+    button.textContent = interpolate(gettext("Save trustee-%(index)s.json"), { index }, true);
     const state = document.createElement("span");
     state.className = "ceremony-share-state";
     state.setAttribute("role", "status");
@@ -86,16 +87,16 @@
       const sealed = !demo.checked;
       if (sealed) {
         if (first.value.length < MIN_PASSPHRASE) {
-          state.textContent = `A passphrase needs at least ${MIN_PASSPHRASE} characters.`;
+          state.textContent = interpolate(gettext("A passphrase needs at least %(count)s characters."), { count: MIN_PASSPHRASE }, true);
           return;
         }
         if (first.value !== again.value) {
-          state.textContent = "The two passphrases differ.";
+          state.textContent = gettext("The two passphrases differ.");
           return;
         }
       }
       button.disabled = true;
-      state.textContent = sealed ? "Sealing (a few seconds)…" : "Preparing…";
+      state.textContent = sealed ? gettext("Sealing (a few seconds)…") : gettext("Preparing…");
       worker.postMessage({ type: "share", index, passphrase: sealed ? first.value : null });
       first.value = "";
       again.value = "";
@@ -109,15 +110,15 @@
     download(`trustee-${message.index}.json`, message.text);
     saved.add(message.index);
     row.querySelector(".ceremony-share-state").textContent = message.sealed
-      ? "Saved, sealed. Hand this file to its trustee only."
-      : "Saved UNSEALED (demo): anyone with this file holds this share.";
+      ? gettext("Saved, sealed. Hand this file to its trustee only.")
+      : gettext("Saved UNSEALED (demo): anyone with this file holds this share.");
     row.querySelectorAll("input").forEach((input) => {
       input.disabled = true;
     });
     if (saved.size === trustees) {
       useKey.disabled = false;
       demo.disabled = true;
-      say("Every share is saved. Check the fingerprint, then use this key for the election.");
+      say(gettext("Every share is saved. Check the fingerprint, then use this key for the election."));
     }
   }
 
@@ -125,11 +126,11 @@
     const message = event.data;
     if (message.type === "progress") {
       if (message.step === "primes") {
-        say(`Searching for two safe primes: ${message.tested} candidates tested…`);
+        say(interpolate(gettext("Searching for two safe primes: %(tested)s candidates tested…"), message, true));
       } else {
         progress.max = 3;
         progress.value = 2;
-        say("Dealing the shares and their verification keys…");
+        say(gettext("Dealing the shares and their verification keys…"));
       }
     } else if (message.type === "public") {
       publicText = message.text;
@@ -140,13 +141,16 @@
       shareList.replaceChildren();
       for (let index = 1; index <= trustees; index++) shareList.append(shareRow(index));
       say(
-        `Key made in ${message.seconds.toFixed(1)} s. Each trustee now types a passphrase ` +
-          "and saves their share file.",
+        interpolate(
+          gettext("Key made in %(seconds)s s. Each trustee now types a passphrase and saves their share file."),
+          { seconds: message.seconds.toFixed(1) },
+          true,
+        ),
       );
     } else if (message.type === "share") {
       onShare(message);
     } else if (message.type === "error") {
-      say(`The ceremony failed: ${message.message}`, true);
+      say(interpolate(gettext("The ceremony failed: %(error)s"), { error: message.message }, true), true);
       start.disabled = false;
     }
   }
@@ -165,11 +169,11 @@
     start.disabled = true;
     progress.hidden = false;
     progress.removeAttribute("value"); // indeterminate while the primes are searched for
-    say("Searching for two safe primes…");
+    say(gettext("Searching for two safe primes…"));
     worker = new Worker(root.dataset.workerUrl, { type: "module" });
     worker.onmessage = onMessage;
     worker.onerror = (event) => {
-      say(`The ceremony failed: ${event.message || "the worker stopped"}`, true);
+      say(interpolate(gettext("The ceremony failed: %(error)s"), { error: event.message || gettext("the worker stopped") }, true), true);
       start.disabled = false;
     };
     worker.postMessage({

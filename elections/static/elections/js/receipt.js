@@ -3,7 +3,8 @@
 //
 // The receipt holds the tracker, the election, the cast time and the board position,
 // never the choice. The booth's own tracker comes from sessionStorage (booth-cast.mjs), so it
-// is there only in the tab the voter voted in.
+// is there only in the tab the voter voted in. Text is in the page's language, from
+// Django's catalog (gettext, interpolate), which the page loads before this script.
 (function () {
   "use strict";
 
@@ -18,21 +19,21 @@
 
   function receiptText(boothTracker) {
     const lines = [
-      "Receipt of a ballot cast",
+      gettext("Receipt of a ballot cast"),
       "",
-      "Election: " + receipt.election,
-      "Tracker: " + receipt.tracker,
-      "Position on the board: #" + receipt.sequence,
-      "Cast at: " + receipt.cast_at + " (UTC)",
-      "Chain hash: " + receipt.chain_hash,
+      interpolate(gettext("Election: %(election)s"), receipt, true),
+      interpolate(gettext("Tracker: %(tracker)s"), receipt, true),
+      interpolate(gettext("Position on the board: #%(sequence)s"), receipt, true),
+      interpolate(gettext("Cast at: %(cast_at)s (UTC)"), receipt, true),
+      interpolate(gettext("Chain hash: %(chain_hash)s"), receipt, true),
     ];
     if (boothTracker) {
-      lines.push("Tracker computed by the booth before sending: " + boothTracker);
+      lines.push(interpolate(gettext("Tracker computed by the booth before sending: %(tracker)s"), { tracker: boothTracker }, true));
     }
     lines.push(
       "",
-      "The tracker is a fingerprint of the encrypted ballot: it does not reveal the choice.",
-      "Anyone can check it at any time, signed in or not: " + receipt.check_url,
+      gettext("The tracker is a fingerprint of the encrypted ballot: it does not reveal the choice."),
+      interpolate(gettext("Anyone can check it at any time, signed in or not: %(check_url)s"), receipt, true),
       ""
     );
     return lines.join("\n");
@@ -75,13 +76,15 @@
     }
     const details = [];
     if (record.tracker !== receipt.tracker) {
-      details.push("Your browser computed " + record.tracker + "; this receipt says " + receipt.tracker + ".");
+      details.push(
+        interpolate(gettext("Your browser computed %(booth)s; this receipt says %(receipt)s."), { booth: record.tracker, receipt: receipt.tracker }, true)
+      );
     }
     if (answered && answered !== record.tracker) {
-      details.push(
-        (record.tracker === receipt.tracker ? "This receipt shows your browser's tracker, but when you cast, " : "When you cast, ") +
-          "the server answered with the tracker " + answered + "."
-      );
+      const answer = record.tracker === receipt.tracker
+        ? gettext("This receipt shows your browser's tracker, but when you cast, the server answered with the tracker %(tracker)s.")
+        : gettext("When you cast, the server answered with the tracker %(tracker)s.");
+      details.push(interpolate(answer, { tracker: answered }, true));
     }
     byId("booth-mismatch-detail").textContent = details.join(" ");
     byId("booth-mismatch").hidden = false;

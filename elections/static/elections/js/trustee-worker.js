@@ -6,9 +6,11 @@
 // proof per total. It answers with the partial decryption file, nothing secret.
 //
 // Message to the worker:
-//   { type: "decrypt", publicKey, tallyUrl, shareFile, passphrase }
+//   { type: "decrypt", publicKey, tallyUrl, shareFile, passphrase, sentences }
 //       publicKey: the election's public.json text; shareFile: a File;
-//       passphrase: a string, or null for an unsealed share
+//       passphrase: a string, or null for an unsealed share; sentences: the
+//       messages below in the page's language (a worker has no catalog), with
+//       English ones when absent
 // Messages from the worker:
 //   { type: "tally", ballots, closingHash }       what is about to be decrypted
 //   { type: "progress", step, done, total }       step: "unsealing" | "decrypting"
@@ -25,17 +27,24 @@ import {
   shareIsSealed,
 } from "./trustee-files.mjs";
 
-async function decrypt({ publicKey, tallyUrl, shareFile, passphrase }) {
+const ENGLISH = {
+  sealed: "this share is sealed: type its passphrase",
+  unsealed: "this share is not sealed: leave the passphrase empty",
+  noTotals: "the site did not give the totals (HTTP %(status)s)",
+};
+
+async function decrypt({ publicKey, tallyUrl, shareFile, passphrase, sentences }) {
+  const say = { ...ENGLISH, ...sentences };
   const key = await loadPublicKey(publicKey);
   const response = await fetch(tallyUrl, { credentials: "same-origin", cache: "no-store" });
-  if (!response.ok) throw new Error(`the site did not give the totals (HTTP ${response.status})`);
+  if (!response.ok) throw new Error(say.noTotals.replace("%(status)s", String(response.status)));
   const tally = await loadTally(await response.text());
   checkTallyKey(key, tally);
   self.postMessage({ type: "tally", ballots: tally.ballotCount, closingHash: tally.closingHash });
   const shareText = await shareFile.text();
   const sealed = shareIsSealed(shareText);
-  if (sealed && !passphrase) throw new Error("this share is sealed: type its passphrase");
-  if (!sealed && passphrase) throw new Error("this share is not sealed: leave the passphrase empty");
+  if (sealed && !passphrase) throw new Error(say.sealed);
+  if (!sealed && passphrase) throw new Error(say.unsealed);
   const share = await loadShare(shareText, key, sealed ? passphrase : null, {
     onProgress: (fraction) => self.postMessage({ type: "progress", step: "unsealing", done: fraction, total: 1 }),
   });

@@ -1,5 +1,7 @@
 // The trustee page: hands the selected share file to trustee-worker.js, shows its
-// progress, and sends only the partial decryption file it returns.
+// progress, and sends only the partial decryption file it returns. Text is in the
+// page's language, from Django's catalog (gettext, interpolate), which the page loads
+// before this script; the module worker has no catalog, so it is given its sentences.
 (function () {
   "use strict";
 
@@ -34,14 +36,14 @@
       progress.value = message.done;
       say(
         message.step === "unsealing"
-          ? "Opening your share with your passphrase…"
-          : `Decrypting total ${message.done} of ${message.total}…`,
+          ? gettext("Opening your share with your passphrase…")
+          : interpolate(gettext("Decrypting total %(done)s of %(total)s…"), message, true),
       );
     } else if (message.type === "partial") {
       partial = { trustee: message.trustee, text: message.text };
       result.hidden = false;
       compute.disabled = false;
-      say(`Trustee ${message.trustee}: your partial decryption is ready. Save it, send it, or both.`);
+      say(interpolate(gettext("Trustee %(trustee)s: your partial decryption is ready. Save it, send it, or both."), message, true));
     } else if (message.type === "error") {
       compute.disabled = false;
       progress.hidden = true;
@@ -53,7 +55,7 @@
     event.preventDefault();
     const file = fileInput.files[0];
     if (!file) {
-      say("Choose your share file first.", true);
+      say(gettext("Choose your share file first."), true);
       return;
     }
     partial = null;
@@ -61,12 +63,12 @@
     compute.disabled = true;
     progress.hidden = false;
     progress.removeAttribute("value");
-    say("Checking your share against the election's key…");
+    say(gettext("Checking your share against the election's key…"));
     const worker = new Worker(root.dataset.workerUrl, { type: "module" });
     worker.onmessage = onMessage;
     worker.onerror = (error) => {
       compute.disabled = false;
-      say(`The computation failed: ${error.message || "the worker stopped"}`, true);
+      say(interpolate(gettext("The computation failed: %(error)s"), { error: error.message || gettext("the worker stopped") }, true), true);
     };
     worker.postMessage({
       type: "decrypt",
@@ -74,6 +76,11 @@
       tallyUrl: root.dataset.tallyUrl,
       shareFile: file,
       passphrase: passphrase.value || null,
+      sentences: {
+        sealed: gettext("this share is sealed: type its passphrase"),
+        unsealed: gettext("this share is not sealed: leave the passphrase empty"),
+        noTotals: gettext("the site did not give the totals (HTTP %(status)s)"),
+      },
     });
     passphrase.value = "";
   });
@@ -93,7 +100,7 @@
   send.addEventListener("click", async () => {
     if (!partial) return;
     send.disabled = true;
-    say("Sending; the site checks every proof…");
+    say(gettext("Sending; the site checks every proof…"));
     try {
       const response = await fetch(root.dataset.submitUrl, {
         method: "POST",
@@ -104,14 +111,17 @@
       const answer = await response.json().catch(() => ({}));
       if (response.ok) {
         say(
-          `Accepted: trustee ${answer.trustee}'s partial decryption is stored ` +
-            `(${answer.stored} of the ${answer.threshold} needed so far).`,
+          interpolate(
+            gettext("Accepted: trustee %(trustee)s's partial decryption is stored (%(stored)s of the %(threshold)s needed so far)."),
+            answer,
+            true,
+          ),
         );
         return;
       }
-      say(answer.error || `The site refused it (HTTP ${response.status}).`, true);
+      say(answer.error || interpolate(gettext("The site refused it (HTTP %(status)s)."), { status: response.status }, true), true);
     } catch (error) {
-      say(`Could not reach the site: ${error.message}. Save the file and try again.`, true);
+      say(interpolate(gettext("Could not reach the site: %(error)s. Save the file and try again."), { error: error.message }, true), true);
     }
     send.disabled = false;
   });

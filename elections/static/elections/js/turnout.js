@@ -32,7 +32,9 @@
     if (fields.ballots.textContent !== String(ballots) || fields.eligible.textContent !== String(eligible)) {
       fields.ballots.textContent = String(ballots);
       fields.eligible.textContent = String(eligible);
-      fields.percent.textContent = share.toFixed(1);
+      // Written as the page writes it: the decimal separator of its language (catalog).
+      const separator = typeof window.get_format === "function" ? window.get_format("DECIMAL_SEPARATOR") : ".";
+      fields.percent.textContent = share.toFixed(1).replace(".", separator);
       bar.max = Math.max(eligible, 1);
       bar.value = ballots;
     }

@@ -2,7 +2,10 @@
 // (verify-worker.js) on the election record, shows its progress, verdict,
 // failures, the board's hashes and the results, and looks trackers up.
 // Everything shown comes from the worker's report, written as text (never
-// as HTML), so nothing in the record can inject markup.
+// as HTML), so nothing in the record can inject markup. The page's own words
+// are in its language, from Django's catalog (gettext, ngettext, interpolate),
+// which the page loads before this script; the report's check names and
+// messages stay in English, the same words as the reference verifier's.
 (function () {
   "use strict";
 
@@ -17,7 +20,9 @@
   const trackerForm = document.getElementById("tracker-form");
   const trackerInput = document.getElementById("tracker-input");
   const trackerResult = document.getElementById("tracker-result");
-  const numbers = new Intl.NumberFormat("en");
+  const language = document.documentElement.lang || "en";
+  const numbers = new Intl.NumberFormat(language);
+  const tenths = new Intl.NumberFormat(language, { minimumFractionDigits: 1, maximumFractionDigits: 1 });
 
   function element(tag, text, className) {
     const node = document.createElement(tag);
@@ -33,16 +38,18 @@
   function showProgress(done, total) {
     progress.max = Math.max(total, 1);
     progress.value = Math.min(done, progress.max);
-    statusText.textContent = "Ballots verified: " + numbers.format(done) + " of " +
-      numbers.format(total) + ".";
+    statusText.textContent = interpolate(gettext("Ballots verified: %(done)s of %(total)s."), {
+      done: numbers.format(done),
+      total: numbers.format(total),
+    }, true);
   }
 
   function describeFailure(failure) {
     let where = "";
     if (failure.sequence !== null) {
-      where = "ballot " + failure.sequence + ": ";
+      where = interpolate(gettext("ballot %(sequence)s: "), failure, true);
     } else if (failure.position !== null) {
-      where = "ballot at position " + failure.position + ": ";
+      where = interpolate(gettext("ballot at position %(position)s: "), failure, true);
     }
     return "[" + failure.check + "] " + where + failure.message;
   }
@@ -58,20 +65,33 @@
     let kind;
     if (report.malformed !== null) {
       kind = "unreadable";
-      text = "Unreadable: the record cannot be read (" + report.malformed + ").";
+      text = interpolate(gettext("Unreadable: the record cannot be read (%(reason)s)."), { reason: report.malformed }, true);
     } else if (report.ok) {
       kind = "verified";
-      text = "Verified: every check holds for the " + numbers.format(report.ballots) +
-        " ballots of this record.";
+      text = interpolate(
+        ngettext(
+          "Verified: every check holds for the %(ballots)s ballot of this record.",
+          "Verified: every check holds for the %(ballots)s ballots of this record.",
+          report.ballots,
+        ),
+        { ballots: numbers.format(report.ballots) },
+        true,
+      );
       // A v3 record (ballot boxes, revoting) says how many of them the tally counts.
       if (report.counted !== undefined && report.counted !== report.ballots) {
-        text += " " + numbers.format(report.counted) + " of them are counted: with " +
-          "revoting, only each voter's last ballot is in the tally.";
+        text += " " + interpolate(
+          gettext("%(counted)s of them are counted: with revoting, only each voter's last ballot is in the tally."),
+          { counted: numbers.format(report.counted) },
+          true,
+        );
       }
     } else {
       kind = "failed";
-      text = "Failed: " + numbers.format(report.failure_count) + " check" +
-        (report.failure_count === 1 ? "" : "s") + " failed.";
+      text = interpolate(
+        ngettext("Failed: %(count)s check failed.", "Failed: %(count)s checks failed.", report.failure_count),
+        { count: numbers.format(report.failure_count) },
+        true,
+      );
     }
     verdict.dataset.verdict = kind;
     verdict.className = "message " + (kind === "verified" ? "success" : "error");
@@ -81,7 +101,7 @@
     const hidden = report.failure_count - report.failures.length;
     const more = document.getElementById("verify-failure-more");
     more.hidden = hidden <= 0;
-    more.textContent = hidden > 0 ? "… and " + numbers.format(hidden) + " more." : "";
+    more.textContent = hidden > 0 ? interpolate(gettext("… and %(count)s more."), { count: numbers.format(hidden) }, true) : "";
     showList("verify-warnings", "verify-warning-list", report.warnings);
   }
 
@@ -93,27 +113,28 @@
     document.querySelectorAll("[data-chain]").forEach((node) => {
       node.hidden = (node.dataset.chain === "boxes") !== boxes;
     });
-    document.getElementById("record-genesis").textContent = values.genesis || "not read";
-    document.getElementById("record-boxes").textContent = values.boxes || "not read";
-    document.getElementById("record-head").textContent = values.head || "not read";
+    const notRead = gettext("not read");
+    document.getElementById("record-genesis").textContent = values.genesis || notRead;
+    document.getElementById("record-boxes").textContent = values.boxes || notRead;
+    document.getElementById("record-head").textContent = values.head || notRead;
     document.getElementById("record-closing").textContent = values.closing ||
-      (chain ? "none (the election was not closed)" : "not read");
+      (chain ? gettext("none (the election was not closed)") : notRead);
   }
 
   function countText(count) {
-    return count === null ? "not confirmed (see the failed checks)" : String(count);
+    return count === null ? gettext("not confirmed (see the failed checks)") : String(count);
   }
 
   function resultTable(question, index) {
     const table = element("table", undefined, "results");
-    table.appendChild(element("caption", question.question || "Question " + (index + 1)));
+    table.appendChild(element("caption", question.question || interpolate(gettext("Question %(number)s"), { number: index + 1 }, true)));
     const head = table.createTHead().insertRow();
-    head.appendChild(element("th", "Option")).scope = "col";
-    head.appendChild(element("th", "Votes", "num")).scope = "col";
+    head.appendChild(element("th", gettext("Option"))).scope = "col";
+    head.appendChild(element("th", gettext("Votes"), "num")).scope = "col";
     const body = table.createTBody();
     const rows = question.options.map((option) => [option.name, option.count]);
     if (question.blank_allowed) {
-      rows.push(["Blank votes", question.blank]);
+      rows.push([gettext("Blank votes"), question.blank]);
     }
     rows.forEach(([name, count]) => {
       const row = body.insertRow();
@@ -133,9 +154,12 @@
     );
     const trustees = document.getElementById("verified-trustees");
     if (report.trustees !== null) {
-      const who = report.trustees.decrypted_by.join(", ") || "none";
-      trustees.textContent = "Decrypted by trustees " + who + " of " + report.trustees.trustees +
-        " (" + report.trustees.threshold + " needed), each with a proof checked here.";
+      const who = report.trustees.decrypted_by.join(", ") || gettext("none");
+      trustees.textContent = interpolate(
+        gettext("Decrypted by trustees %(who)s of %(trustees)s (%(threshold)s needed), each with a proof checked here."),
+        { who, trustees: report.trustees.trustees, threshold: report.trustees.threshold },
+        true,
+      );
       trustees.hidden = false;
     }
     document.getElementById("verified-results-caution").hidden = report.ok;
@@ -150,7 +174,7 @@
       const node = element("li");
       node.appendChild(element("span", item.tracker, "mono hash"));
       const answers = item.revealed.map((answer) => answer.question + ": " + answer.answer);
-      node.appendChild(element("p", "Revealed: " + answers.join("; "), "help"));
+      node.appendChild(element("p", interpolate(gettext("Revealed: %(answers)s"), { answers: answers.join("; ") }, true), "help"));
       return node;
     });
     document.getElementById("verified-audit-list").replaceChildren(...items);
@@ -160,29 +184,46 @@
   function showLookup(message) {
     const found = message.found;
     if (found !== null) {
-      let text = "On the board as ballot #" + found.sequence;
+      const where = { sequence: found.sequence, box: found.box, position: found.position, tracker: message.tracker };
+      let text;
       if (found.box !== null) {
-        text += " of box " + found.box;
+        text = found.position !== found.sequence
+          ? gettext("On the board as ballot #%(sequence)s of box %(box)s (entry %(position)s of the record): tracker %(tracker)s.")
+          : gettext("On the board as ballot #%(sequence)s of box %(box)s: tracker %(tracker)s.");
+      } else {
+        text = found.position !== found.sequence
+          ? gettext("On the board as ballot #%(sequence)s (entry %(position)s of the record): tracker %(tracker)s.")
+          : gettext("On the board as ballot #%(sequence)s: tracker %(tracker)s.");
       }
-      if (found.position !== found.sequence) {
-        text += " (entry " + found.position + " of the record)";
-      }
-      text += ": tracker " + message.tracker + ".";
+      text = interpolate(text, where, true);
       if (found.replaced_by !== null) {
-        text += " Replaced, not counted: its voter cast ballot #" + found.replaced_by +
-          " later in the same box, and only a voter's last ballot counts.";
+        text += " " + interpolate(
+          gettext("Replaced, not counted: its voter cast ballot #%(later)s later in the same box, and only a voter's last ballot counts."),
+          { later: found.replaced_by },
+          true,
+        );
       } else if (message.counted) {
-        text += " Counted: it is in the encrypted tally that the published results decrypt.";
+        text += " " + gettext("Counted: it is in the encrypted tally that the published results decrypt.");
       } else if (message.complete) {
-        text += " Not confirmed as counted: the record fails verification (see above).";
+        text += " " + gettext("Not confirmed as counted: the record fails verification (see above).");
       }
       trackerResult.textContent = text;
     } else if (message.complete) {
-      trackerResult.textContent = "Not on the board: no ballot of this record has the tracker " +
-        message.tracker + ".";
+      trackerResult.textContent = interpolate(
+        gettext("Not on the board: no ballot of this record has the tracker %(tracker)s."),
+        message,
+        true,
+      );
     } else {
-      trackerResult.textContent = "Not among the " + numbers.format(message.ballots) +
-        " ballots read so far; look again once the verification has finished.";
+      trackerResult.textContent = interpolate(
+        ngettext(
+          "Not among the %(ballots)s ballot read so far; look again once the verification has finished.",
+          "Not among the %(ballots)s ballots read so far; look again once the verification has finished.",
+          message.ballots,
+        ),
+        { ballots: numbers.format(message.ballots) },
+        true,
+      );
     }
     trackerResult.dataset.found = found === null ? "no" : "yes";
   }
@@ -195,7 +236,11 @@
     } else if (message.type === "report") {
       const report = message.report;
       showProgress(report.ballots, report.ballots);
-      statusText.textContent = "Finished in " + report.seconds.toFixed(1) + " s.";
+      statusText.textContent = interpolate(
+        gettext("Finished in %(seconds)s s."),
+        { seconds: tenths.format(report.seconds) },
+        true,
+      );
       showVerdict(report);
       showHashes(report.chain);
       showResults(report);
@@ -207,11 +252,11 @@
         message.message.slice(1) + ".";
       trackerResult.dataset.found = "";
     } else if (message.type === "error") {
-      statusText.textContent = "The verification could not run: " + message.message + ".";
+      statusText.textContent = interpolate(gettext("The verification could not run: %(error)s."), { error: message.message }, true);
     }
   };
   worker.onerror = function () {
-    statusText.textContent = "The verifier could not start in this browser.";
+    statusText.textContent = gettext("The verifier could not start in this browser.");
   };
 
   trackerForm.addEventListener("submit", function (event) {
