@@ -205,25 +205,49 @@ def fold_pending_ballots(
         if not ballots:
             return tally
         _check_unknown(params, [(s, b) for s, b in ballots if s.sequence not in known])
-        totals, counted = tally.ciphertexts, tally.counted
-        for stored, ballot in ballots:
-            totals = multiply_into(params, totals, ballot.ciphertexts)
-            if stored.revision > 1:
-                totals = divide_out(params, totals, _replaced(election, params, stored))
-            else:
-                counted += 1
-        last = ballots[-1][0]
-        try:
-            compare_and_swap(
-                EncryptedTally.objects.filter(pk=tally.pk, is_closed=False),
-                tally.version,
-                ciphertexts=totals,
-                ballot_count=last.sequence,
-                counted=counted,
-                head_hash=last.chain_hash,
+        folded = [
+            (
+                stored,
+                ballot.ciphertexts,
+                _replaced(election, params, stored) if stored.revision > 1 else None,
             )
+            for stored, ballot in ballots
+        ]
+        try:
+            _advance(params, tally, folded)
         except WriteConflict:
             continue
+
+
+# A ballot to fold: as stored, its ciphertexts, and those of the ballot it replaces.
+Folded = tuple[Ballot, Sequence[int], Sequence[int] | None]
+
+
+def _advance(
+    params: crypto.ElectionParams, tally: EncryptedTally, folded: Sequence[Folded]
+) -> None:
+    """Fold ``folded`` (in sequence order) into ``tally`` by one compare-and-swap.
+
+    Each ballot is multiplied in and the ballot it replaces divided out; only a
+    voter's first ballot adds to ``counted``. Raises ``WriteConflict`` if the tally
+    moved or closed since it was read.
+    """
+    totals, counted = tally.ciphertexts, tally.counted
+    for _, ciphertexts, replaced in folded:
+        totals = multiply_into(params, totals, ciphertexts)
+        if replaced is None:
+            counted += 1
+        else:
+            totals = divide_out(params, totals, replaced)
+    last = folded[-1][0]
+    compare_and_swap(
+        EncryptedTally.objects.filter(pk=tally.pk, is_closed=False),
+        tally.version,
+        ciphertexts=totals,
+        ballot_count=last.sequence,
+        counted=counted,
+        head_hash=last.chain_hash,
+    )
 
 
 def _parsed(params: crypto.ElectionParams, stored: Ballot) -> crypto.Ballot:
@@ -530,23 +554,16 @@ def _fold_own(
     or closed meanwhile, possible without transactions) the general fold decides
     from what is stored.
     """
-    totals, counted = tally.ciphertexts, tally.counted
-    for waiting, _, replaced in stored:
-        totals = multiply_into(params, totals, waiting.cast.ballot.ciphertexts)
-        if replaced is None:
-            counted += 1
-        else:
-            totals = divide_out(params, totals, _parsed(params, replaced).ciphertexts)
-    last = stored[-1][1]
-    try:
-        compare_and_swap(
-            EncryptedTally.objects.filter(pk=tally.pk, is_closed=False),
-            tally.version,
-            ciphertexts=totals,
-            ballot_count=last.sequence,
-            counted=counted,
-            head_hash=last.chain_hash,
+    folded = [
+        (
+            ballot,
+            waiting.cast.ballot.ciphertexts,
+            None if replaced is None else _parsed(params, replaced).ciphertexts,
         )
+        for waiting, ballot, replaced in stored
+    ]
+    try:
+        _advance(params, tally, folded)
         return {waiting: ballot for waiting, ballot, _ in stored}
     except WriteConflict:
         pass
