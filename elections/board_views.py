@@ -156,12 +156,7 @@ def _rows(
 ) -> list[BoardRow]:
     """Rows for display; without ``listing_page`` (a search) each looks its page up."""
     values = list(values)
-    replacing: dict[tuple[Any, int], int] = {}
-    if public.revoting and values:
-        later = public.ballots.filter(
-            voter_id__in={row[5] for row in values}, revision__gt=1
-        ).values_list("voter_id", "revision", "sequence")
-        replacing = {(voter, revision - 1): number for voter, revision, number in later}
+    replacing = public.replacements({row[5] for row in values})
     multiple = len(public.tallies) > 1
     return [
         BoardRow(

@@ -397,12 +397,7 @@ def board_entries(public: PublicBoard) -> Iterator[BoardEntry]:
 
 
 def _entries(public: PublicBoard, rows: list[tuple[Any, ...]]) -> Iterator[BoardEntry]:
-    replacing: dict[tuple[Any, int], int] = {}
-    if public.revoting and rows:
-        later = public.ballots.filter(
-            voter_id__in={row[7] for row in rows}, revision__gt=1
-        ).values_list("voter_id", "revision", "sequence")
-        replacing = {(voter, revision - 1): sequence for voter, revision, sequence in later}
+    replacing = public.replacements({row[7] for row in rows})
     for box, sequence, context, cast_at, tracker, chain_hash, content, voter, revision in rows:
         yield BoardEntry(
             sequence,
@@ -463,6 +458,19 @@ class PublicBoard:
     # Whether entries name their box and replacement (format v3).
     boxes: bool
     revoting: bool
+
+    def replacements(self, voters: set[Any]) -> dict[tuple[Any, int], int]:
+        """For these voters, (voter, revision) -> the sequence of the ballot replacing it.
+
+        Empty without revoting. One query however many voters, so a page or a chunk
+        of the record looks its replacements up at once.
+        """
+        if not self.revoting or not voters:
+            return {}
+        later = self.ballots.filter(voter_id__in=voters, revision__gt=1).values_list(
+            "voter_id", "revision", "sequence"
+        )
+        return {(voter, revision - 1): sequence for voter, revision, sequence in later}
 
     @property
     def head(self) -> str:
