@@ -11,12 +11,16 @@ from hypothesis import strategies as st
 from elections.crypto import (
     Ballot,
     ElectionParams,
+    InvalidBallot,
     ParameterError,
     batch_verify,
     encrypt_ballot,
     multi_exp,
     shutdown_workers,
+    verify_ballot,
 )
+
+from .forgery import build_ballot
 
 
 @given(
@@ -98,3 +102,31 @@ def test_worker_processes_give_the_same_answer(
         assert batch_verify(any_params, pool, workers=2) == []
     finally:
         shutdown_workers()
+
+
+def _respelled_response(item: tuple[str, Ballot], slot: int) -> tuple[str, Ballot]:
+    """Slot ``slot``'s 0/1 proof with its branch-1 response changed: that equation fails."""
+    voter, ballot = item
+    proof = ballot.selection_proofs[slot]
+    z = proof.responses[1]
+    broken = dataclasses.replace(proof, responses=(proof.responses[0], z - 1 if z > 1 else z + 1))
+    proofs = (*ballot.selection_proofs[:slot], broken, *ballot.selection_proofs[slot + 1 :])
+    return voter, dataclasses.replace(ballot, selection_proofs=proofs)
+
+
+def test_two_bad_ballots_among_a_thousand_are_found_and_named(
+    any_params: ElectionParams, pool: list[tuple[str, Ballot]]
+) -> None:
+    params = any_params
+    items = [pool[i % len(pool)] for i in range(1000)]
+    # A well-formed forgery whose hashes all match: slot 0 encrypts 2 and its
+    # proof claims 1. The claimed branch is off by g^e, which is 1 modulo n:
+    # only the high digits base n of the batch product show it.
+    plaintexts = [2] + [0] * (params.slot_count - 1)
+    items[613] = ("mallory", build_ballot(params, "mallory", plaintexts, seed=613))
+    items[271] = _respelled_response(items[271], 1)
+    assert batch_verify(params, items) == [271, 613]
+    for index, slot in ((271, 1), (613, 0)):
+        with pytest.raises(InvalidBallot) as refused:
+            verify_ballot(params, *items[index])
+        assert (refused.value.check, refused.value.index) == ("selection_response", slot)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from elections.crypto import BallotFormatError
@@ -34,11 +36,31 @@ def test_negative_integers_have_no_spelling() -> None:
 
 @pytest.mark.parametrize(
     "value",
-    ["", "00", "01", "0x1", "1F", "-1", "+1", " 1", "1 ", "g", "١٢", 1, 1.0, True, None, [], {}],
+    [
+        *("", "00", "01", "0x1", "1F", "-1", "+1", " 1", "1 ", "g", "١٢", "1_0", "1\n", "a b"),
+        *(1, 1.0, True, None, [], {}),
+    ],
 )
 def test_non_canonical_hex_is_refused(value: object) -> None:
     with pytest.raises(BallotFormatError):
         parse_hex(value, field="x", max_digits=10, error=BallotFormatError)
+
+
+# Characters int(text, 16) or bytes.fromhex would take that the grammar refuses:
+# capitals, a prefix, separators, whitespace of both kinds, signs, other digits.
+_TRICKY = "0123456789abcdefABCDEFxX_ +-\t\n\r\x0b\x0c\u00a0\u0663\uff11g"
+
+
+@settings(max_examples=400)
+@given(st.text(alphabet=_TRICKY, max_size=12))
+def test_hex_parsing_follows_the_grammar_exactly(text: str) -> None:
+    canonical = re.fullmatch(r"0|[1-9a-f][0-9a-f]*", text) is not None
+    try:
+        value = parse_hex(text, field="x", max_digits=12, error=BallotFormatError)
+    except BallotFormatError:
+        assert not canonical
+    else:
+        assert canonical and value == int(text, 16)
 
 
 def test_hex_length_is_checked_before_anything_else() -> None:
