@@ -14,8 +14,11 @@ Three rules hold for every notification:
   (``accounts/throttle.py``), so neither a bug nor a burst of requests makes a flood.
 - **Never in the way.** A mail server that fails costs the email only: the failure is
   logged by its type and SMTP code (never the address or the content) and the
-  operation that caused it stands. After a failure, single emails are not tried again
-  for ``SERVER_DOWN_PAUSE`` seconds, so a server that hangs delays one request, not each.
+  operation that caused it stands. Single emails (``send_after_commit``) are delivered
+  by a background thread (``accounts/background_mail.py``), so the request that
+  caused one does not wait for the mail server; after a failure they are not tried
+  again for ``SERVER_DOWN_PAUSE`` seconds, so a server that hangs holds up one email,
+  not each in the queue.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from __future__ import annotations
 import logging
 import smtplib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
@@ -35,15 +38,12 @@ from django.template.loader import get_template, render_to_string
 from django.urls import reverse
 from django.utils import translation
 
-from . import throttle
+from . import background_mail, throttle
+from .background_mail import MAIL_ERRORS
 from .models import User
 
 logger = logging.getLogger("evoting.notifications")
 
-MAIL_ERRORS = (smtplib.SMTPException, OSError)
-# A send made while someone waits for the page gives up sooner than the configured
-# EMAIL_TIMEOUT: the operation is done, and the email is not worth a long wait.
-WAITING_TIMEOUT = 5
 SERVER_DOWN_PAUSE = 60
 _SERVER_DOWN_KEY = "notifications:mail-server-down"
 
@@ -115,32 +115,44 @@ def send_after_commit(
 
     ``limits`` are (what the email is about, how many per window): the email is
     sent only if every count, taken when it is about to be sent, is within its limit.
+    It is rendered and sent by the background sender, or at once without
+    ``EMAIL_IN_BACKGROUND``; the request only queues it.
     """
     if not recipient.email:
         return
+    email = Notification(kind, recipient, context, tuple(limits))
     transaction.on_commit(
-        lambda: _send_limited(kind, recipient, context, limits),
+        lambda: background_mail.submit(email),
         robust=True,  # whatever goes wrong with an email, the operation before it stands
     )
 
 
-def _send_limited(
-    kind: str, recipient: User, context: dict[str, Any], limits: Sequence[Limit]
-) -> None:
-    for about, limit in limits:
-        if not first_in_window(kind, recipient, about, limit=limit):
-            logger.info("%s email to user %s not sent: sent already", kind, recipient.pk)
-            return
-    if cache.get(_SERVER_DOWN_KEY):
-        logger.warning("%s email to user %s not sent: the mail server failed", kind, recipient.pk)
-        return
-    message = render_email(kind, recipient=recipient, context=context)
-    try:
-        with get_connection(timeout=WAITING_TIMEOUT) as connection:
-            connection.send_messages([message])
-    except MAIL_ERRORS as error:
+@dataclass(frozen=True)
+class Notification:
+    """One email to one account, as ``background_mail`` sends it."""
+
+    kind: str
+    recipient: User
+    context: dict[str, Any] = field(repr=False)
+    limits: tuple[Limit, ...]
+
+    def __str__(self) -> str:
+        return f"{self.kind} email to user {self.recipient.pk}"
+
+    def message(self) -> EmailMultiAlternatives | None:
+        """The email, unless a limit or the mail server's recent failure holds it back."""
+        for about, limit in self.limits:
+            if not first_in_window(self.kind, self.recipient, about, limit=limit):
+                logger.info("%s not sent: sent already", self)
+                return None
+        if cache.get(_SERVER_DOWN_KEY):
+            logger.warning("%s not sent: the mail server failed", self)
+            return None
+        return render_email(self.kind, recipient=self.recipient, context=self.context)
+
+    def failed(self, error: BaseException) -> None:
         _server_failed(error)
-        logger.warning("%s email to user %s not sent: %s", kind, recipient.pk, describe(error))
+        logger.warning("%s not sent: %s", self, describe(error))
 
 
 @dataclass

@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class ElectionsConfig(AppConfig):
     name = "elections"
-    verbose_name = "Elections"
+    verbose_name = gettext_lazy("Elections")
 
     def ready(self) -> None:
         from . import permanence

@@ -1,4 +1,5 @@
-"""Emails about elections: invitations, reminders, the cast confirmation and the results.
+"""Emails about elections: invitations, reminders, candidacy decisions, the cast confirmation
+and the results.
 
 Rendering, limits and delivery follow ``accounts/notifications.py``. No email ever
 holds a voter's choice: the cast confirmation is given the ballot's tracker and time,
@@ -41,7 +42,7 @@ from accounts.notifications import (
     site_url,
 )
 
-from .models import Ballot, Election, RollMode, Status
+from .models import Ballot, CandidacyRequest, CandidacyStatus, Election, RollMode, Status
 
 CHUNK_SIZE = 1000
 # One confirmation per ballot; with revoting, at most this many per voter and election.
@@ -79,6 +80,23 @@ def ballot_cast(*, election: Election, voter: User, ballot: Ballot) -> None:
         recipient=voter,
         context=context,
         limits=[((election.pk, ballot.tracker), 1), ((election.pk,), CONFIRMATIONS_PER_ELECTION)],
+    )
+
+
+def candidacy_decided(*, candidacy: CandidacyRequest) -> None:
+    """Tell the candidate that their request to stand was accepted or declined, with the reason."""
+    accepted = candidacy.status == CandidacyStatus.ACCEPTED
+    send_after_commit(
+        "candidacy_accepted" if accepted else "candidacy_declined",
+        recipient=candidacy.candidate,
+        context={
+            "election": candidacy.election,
+            "question": candidacy.question,
+            "reason": candidacy.reason,
+            "candidacies_url": site_url(reverse("candidacies")),
+        },
+        # A request is decided once; the limit only guards against a bug sending it again.
+        limits=[((candidacy.pk,), 1)],
     )
 
 

@@ -364,6 +364,13 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # about the same thing goes to the same person at most once in this window, and an
 # invitation or reminder run finished within it is not repeated.
 EMAIL_REPEAT_WINDOW = env.int("EMAIL_REPEAT_WINDOW_HOURS", default=24) * 60 * 60
+# Single notifications (approval, cast confirmation, candidacy decisions) are sent by a
+# thread of each web process (accounts/background_mail.py), so no request waits for the
+# mail server: at most EMAIL_QUEUE_SIZE wait (more are dropped and logged), and at exit
+# the process waits up to EMAIL_DRAIN_SECONDS for them. The tests send them at once.
+EMAIL_IN_BACKGROUND = env.bool("EMAIL_IN_BACKGROUND", default=True)
+EMAIL_QUEUE_SIZE = env.int("EMAIL_QUEUE_SIZE", default=10_000)
+EMAIL_DRAIN_SECONDS = env.int("EMAIL_DRAIN_SECONDS", default=10)
 # The address of the site as voters reach it, for the links in every email (those sent
 # by commands and those sent after a commit have no request to take it from).
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000" if DEBUG else "")

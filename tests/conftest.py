@@ -36,6 +36,13 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def _email_at_once(settings):
+    # Sent in the calling thread, so a test sees its email when the call returns;
+    # tests/accounts/test_background_mail.py runs the background sender itself.
+    settings.EMAIL_IN_BACKGROUND = False
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache():
     # Throttles count in the cache; each test starts with none.
     cache.clear()

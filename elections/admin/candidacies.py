@@ -29,6 +29,14 @@ from .common import TEMPLATES, ReadOnlyAdmin, acting_user
 from .dashboard import issue_token, spend_token, token_pending
 
 DECISIONS = ("accept", "decline")
+ACCEPT_HAPPENS = gettext_lazy(
+    "The candidate becomes the last option of this question, with the name, affiliation "
+    "and statement of their profile:"
+)
+DECLINE_HAPPENS = gettext_lazy(
+    "The request is declined. The candidate sees the decision, with the reason if you give "
+    "one, and may ask again."
+)
 
 
 class ReasonForm(forms.Form):
@@ -230,21 +238,30 @@ class CandidacyRequestAdmin(ReadOnlyAdmin):
         form = DecisionForm(
             initial={"token": issue_token(request, decision_purpose(candidacy, decision))}
         )
-        if decision == "accept":
+        accept = decision == "accept"
+        if accept:
             del form.fields["reason"]
-        title = _("Accept %(name)s?") if decision == "accept" else _("Decline %(name)s?")
+        title = (_("Accept %(name)s?") if accept else _("Decline %(name)s?")) % {
+            "name": candidacy.candidate.public_name
+        }
+        election = candidacy.election
         context: dict[str, Any] = {
             **self.admin_site.each_context(request),
-            "title": title % {"name": candidacy.candidate.public_name},
+            "title": title,
+            "crumb": title,
             "opts": Election._meta,
             "media": self.media,
-            "election": candidacy.election,
+            "election": election,
+            "status_label": election.get_status_display(),
             "candidacy": candidacy,
-            "decision": decision,
-            "labels": services.profile_labels(candidacy.candidate),
+            "happens": ACCEPT_HAPPENS if accept else DECLINE_HAPPENS,
+            # Only an accepted candidate's labels reach the ballot.
+            "labels": services.profile_labels(candidacy.candidate) if accept else None,
             "form": form,
+            "confirm_label": _("Confirm: accept") if accept else _("Confirm: decline"),
+            "cancel_anchor": "#step-candidacies",
         }
-        return TemplateResponse(request, TEMPLATES + "confirm_candidacy.html", context)
+        return TemplateResponse(request, TEMPLATES + "confirm_step.html", context)
 
     def undecidable(self, candidacy: CandidacyRequest) -> str:
         if not candidacy.election.is_draft:

@@ -360,6 +360,15 @@ def candidacy_rows(election: Election) -> list[CandidacyRequest]:
     return sorted(rows, key=lambda row: (order[CandidacyStatus(row.status)], row.requested_at))
 
 
+def box_rows(election: Election) -> list[dict[str, int]]:
+    """Each ballot box's counts, box 0 first (none before the opening); never its ciphertexts."""
+    rows = election.box_tallies.order_by("box").values_list("box", "ballot_count", "counted")
+    return [
+        {"box": box, "ballot_count": cast, "counted": counted, "replaced": cast - counted}
+        for box, cast, counted in rows
+    ]
+
+
 def dashboard_state(election: Election) -> dict[str, Any]:
     """Everything the dashboard shows of ``election``, read through the services."""
     problem = services.ballot_problem(election) if election.is_draft else ""
@@ -384,6 +393,9 @@ def dashboard_state(election: Election) -> dict[str, Any]:
         "ballots": ballots,
         "voted": voted,
         "turnout_percent": f"{100 * voted / eligible:.1f}" if eligible else "",
+        # Each replacing ballot (revision 2, 3...) replaced exactly one earlier ballot.
+        "replaced": election.ballots.filter(revision__gt=1).count(),
+        "boxes": box_rows(election),
         "fingerprint": services.public_key_fingerprint(election),
         "steps": {
             step.name: {
@@ -505,10 +517,14 @@ class ElectionDashboard(admin.ModelAdmin[Election]):
             status=400 if typed is not None and typed.is_bound else 200,
             election=election,
             step=step,
+            crumb=step.label,
             status_label=status_label(election.status),
             ballots=election.ballots.count(),
+            happens=step.happens,
+            permanent=step.permanent,
             confirmation=confirmation,
-            typed=typed,
+            form=typed,
+            confirm_label=_("Confirm: %(step)s") % {"step": step.label},
         )
 
     def stale_refusal(

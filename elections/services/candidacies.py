@@ -9,7 +9,9 @@ election's parameters and fingerprint, which every ballot is proved against.
 
 Every write here refuses an election that is no longer a draft, and takes the
 election's state inside the same transaction as the write, so nothing changes an
-option after the opening. Refusals raise an ``ElectionError`` subclass.
+option after the opening. Refusals raise an ``ElectionError`` subclass. Every
+decision, whichever admin page took it, is emailed to the candidate once it has
+committed.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from django.utils.translation import gettext
 from accounts.audit import log_action
 from accounts.models import Role, User
 
+from .. import notifications
 from ..concurrency import atomic_write
 from ..models import (
     ACTIVE_CANDIDACY,
@@ -186,6 +189,7 @@ def accept_candidacy(*, candidacy: CandidacyRequest, actor: User) -> Candidate:
             ) from None
         CandidacyRequest.objects.filter(pk=candidacy.pk).update(option=option)
         _audit(candidacy, actor, "accepted", option=str(option.pk), position=str(option.position))
+        notifications.candidacy_decided(candidacy=candidacy)
     return option
 
 
@@ -202,6 +206,7 @@ def decline_candidacy(
         )
         _decide(candidacy, CandidacyStatus.DECLINED, decided_by=actor, reason=reason)
         _audit(candidacy, actor, "declined", reason=reason)
+        notifications.candidacy_decided(candidacy=candidacy)
     return candidacy
 
 

@@ -426,7 +426,8 @@ def test_the_election_dashboard_has_no_wcag_violation(
     live_server, new_page, audit: Audit, make_election, admin_user, candidate
 ):
     draft = make_election("draft-2026")
-    election = make_election("dashboard-2026")
+    # Boxes and revoting: once open, the dashboard shows the table of boxes.
+    election = make_election("dashboard-2026", ballot_boxes=3, allow_revoting=True)
     with_trustees(election, admin_user, threshold=2, trustees=3)
     services.request_candidacy(candidate=candidate, question=election.questions.get())
     base = live_server.url
@@ -435,11 +436,16 @@ def test_the_election_dashboard_has_no_wcag_violation(
     visit(audit, page, f"{base}/admin/login/", "admin login")
     admin_sign_in(page, base, admin_user, dashboard)
     audit.check(page, "dashboard, draft")
+    page.get_by_role("button", name=re.compile("^Decline ")).click()
+    expect(page.get_by_label("Reason (optional)")).to_be_visible()
+    audit.check(page, "dashboard: confirm a candidacy decision")
+    page.goto(f"{base}{dashboard}")
     page.get_by_role("button", name="Open the election…").click()
     expect(page.get_by_role("heading", name="What cannot be undone")).to_be_visible()
     audit.check(page, "dashboard: confirm opening")
     page.get_by_role("button", name="Confirm: Open the election").click()
     page.wait_for_url(f"{base}{dashboard}")
+    expect(page.get_by_role("region", name="Ballots per box (3 boxes)")).to_be_visible()
     audit.check(page, "dashboard, open")
     page.get_by_role("button", name="Reset to a draft…").click()
     expect(page.get_by_label("Type the election's identifier to confirm")).to_be_visible()

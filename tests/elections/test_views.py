@@ -176,6 +176,24 @@ def test_each_role_sees_its_elections_in_the_list(clients, election_in):
     assert "awaiting approval" in pages["pending"]
 
 
+def test_home_and_list_show_the_same_panel_of_ones_elections(clients, election_in):
+    election_in("draft")
+    election_in("open")
+
+    def panel(persona: str, name: str) -> str:
+        page = clients[persona].get(reverse(name)).content.decode()
+        start = page.index('<section aria-labelledby="mine-heading"')
+        return page[start : page.index("</section>", start)]
+
+    for persona in ("voter", "candidate", "administrator"):
+        assert panel(persona, "home") == panel(persona, "elections:list"), persona
+    assert "All elections, drafts included" in panel("administrator", "elections:list")
+    assert "Elections you may vote in" in panel("voter", "home")
+    assert '<section aria-labelledby="mine-heading"' not in (
+        clients["anonymous"].get(reverse("elections:list")).content.decode()
+    )
+
+
 def test_voter_list_says_who_has_voted(clients, election_in):
     closed = election_in("closed")
     page = clients["voter"].get(reverse("elections:list")).content.decode()
