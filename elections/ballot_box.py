@@ -485,9 +485,13 @@ def _admit(
 ) -> tuple[list[Admitted], list[_Waiting]]:
     """Which ballots of ``live`` go in this batch; refusals go to ``outcomes``."""
     latest: dict[uuid.UUID, Ballot] = {}
-    previous = Ballot.objects.filter(
-        election=election, voter_id__in={w.cast.voter_id for w in live}
-    ).only("voter_id", "revision", "sequence", "box", "tracker", "content")
+    # No ordering: it would make the database walk the election's ballots in board order
+    # instead of looking up these voters by the (election, voter) index.
+    previous = (
+        Ballot.objects.filter(election=election, voter_id__in={w.cast.voter_id for w in live})
+        .order_by()
+        .only("voter_id", "revision", "sequence", "box", "tracker", "content")
+    )
     for ballot in previous:
         if ballot.voter_id not in latest or ballot.revision > latest[ballot.voter_id].revision:
             latest[ballot.voter_id] = ballot

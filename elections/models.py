@@ -325,7 +325,9 @@ class Ballot(models.Model):
     objects = BallotQuerySet.as_manager()
 
     class Meta:
-        ordering = ["election", "box", "sequence"]
+        # By the column, not the election: ordering by the relation would join the
+        # elections table and sort by its creation date, for every query of ballots.
+        ordering = ["election_id", "box", "sequence"]
         constraints = [
             # One ballot per voter and election, whatever arrives concurrently: without
             # revoting every ballot is revision 1; with it, one ballot per revision.
@@ -376,7 +378,7 @@ class EncryptedTally(models.Model):
 
     class Meta:
         verbose_name_plural = gettext_lazy("encrypted tallies")
-        ordering = ["election", "box"]
+        ordering = ["election_id", "box"]  # the column: no join (see Ballot)
         constraints = [
             models.UniqueConstraint(fields=["election", "box"], name="elections_tally_one_per_box")
         ]
