@@ -51,6 +51,7 @@ class User(AbstractUser):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     username_key = models.CharField(
+        gettext_lazy("username key"),
         max_length=USERNAME_KEY_MAX_LENGTH,
         unique=True,
         editable=False,
@@ -76,11 +77,13 @@ class User(AbstractUser):
     statement = models.TextField(gettext_lazy("statement"), max_length=2000, blank=True)
     # The language the account last chose with the site's switcher, for the emails it
     # is sent; empty until then (they are written in LANGUAGE_CODE).
-    language = models.CharField(max_length=8, blank=True, editable=False)
+    language = models.CharField(gettext_lazy("language"), max_length=8, blank=True, editable=False)
 
     objects: ClassVar[AccountManager] = AccountManager()
 
     class Meta:
+        verbose_name = gettext_lazy("user")
+        verbose_name_plural = gettext_lazy("users")
         ordering = ["username"]
         constraints = [
             models.CheckConstraint(
@@ -149,17 +152,24 @@ class AuditEntry(models.Model):
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(gettext_lazy("created at"), auto_now_add=True, db_index=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=gettext_lazy("actor"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     # Kept as text too, so the entry still says who acted if the account is deleted.
-    actor_name = models.CharField(max_length=150, blank=True)
-    action = models.CharField(max_length=100, db_index=True)
-    object_type = models.CharField(max_length=100, blank=True)
-    object_id = models.CharField(max_length=64, blank=True, db_index=True)
-    message = models.CharField(max_length=500, blank=True)
-    data = models.JSONField(default=dict, blank=True)
+    actor_name = models.CharField(gettext_lazy("actor name"), max_length=150, blank=True)
+    action = models.CharField(gettext_lazy("action"), max_length=100, db_index=True)
+    object_type = models.CharField(gettext_lazy("object type"), max_length=100, blank=True)
+    object_id = models.CharField(
+        gettext_lazy("object id"), max_length=64, blank=True, db_index=True
+    )
+    message = models.CharField(gettext_lazy("message"), max_length=500, blank=True)
+    data = models.JSONField(gettext_lazy("data"), default=dict, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -48,43 +48,63 @@ def default_ballot_boxes() -> int:
 class Election(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     slug = models.SlugField(
+        gettext_lazy("slug"),
         max_length=64,
         unique=True,
         help_text=gettext_lazy("Short identifier used in addresses and by management commands."),
     )
-    title = models.CharField(max_length=200)
-    description = models.TextField(blank=True, max_length=5000)
-    status = models.CharField(max_length=12, choices=Status.choices, default=Status.DRAFT)
+    title = models.CharField(gettext_lazy("title"), max_length=200)
+    description = models.TextField(gettext_lazy("description"), blank=True, max_length=5000)
+    status = models.CharField(
+        gettext_lazy("status"), max_length=12, choices=Status.choices, default=Status.DRAFT
+    )
     ballot_format = models.PositiveSmallIntegerField(
-        choices=BallotFormat.choices, default=BallotFormat.V2, editable=False
+        gettext_lazy("ballot format"),
+        choices=BallotFormat.choices,
+        default=BallotFormat.V2,
+        editable=False,
     )
     opens_at = models.DateTimeField(
+        gettext_lazy("opens at"),
         null=True,
         blank=True,
         help_text=gettext_lazy("Optional: ballots are refused before this time (UTC)."),
     )
     closes_at = models.DateTimeField(
+        gettext_lazy("closes at"),
         null=True,
         blank=True,
         help_text=gettext_lazy("Optional: ballots are refused from this time (UTC)."),
     )
     roll_mode = models.CharField(
-        max_length=10, choices=RollMode.choices, default=RollMode.ALL_APPROVED_VOTERS
+        gettext_lazy("roll mode"),
+        max_length=10,
+        choices=RollMode.choices,
+        default=RollMode.ALL_APPROVED_VOTERS,
     )
     # Canonical JSON of the Paillier public key. The private key is never stored.
-    public_key = models.TextField(blank=True, editable=False)
+    public_key = models.TextField(gettext_lazy("public key"), blank=True, editable=False)
     # The trustees' public key file (docs/trustees.md) when the key was made by a
     # ceremony: K of N, the verification keys. Public only; no share ever comes here.
-    trustee_key = models.TextField(blank=True, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    opened_at = models.DateTimeField(null=True, blank=True, editable=False)
-    closed_at = models.DateTimeField(null=True, blank=True, editable=False)
-    published_at = models.DateTimeField(null=True, blank=True, editable=False)
+    trustee_key = models.TextField(gettext_lazy("trustees' key"), blank=True, editable=False)
+    created_at = models.DateTimeField(gettext_lazy("created at"), auto_now_add=True)
+    opened_at = models.DateTimeField(
+        gettext_lazy("opened at"), null=True, blank=True, editable=False
+    )
+    closed_at = models.DateTimeField(
+        gettext_lazy("closed at"), null=True, blank=True, editable=False
+    )
+    published_at = models.DateTimeField(
+        gettext_lazy("published at"), null=True, blank=True, editable=False
+    )
     # Seals the ballot board when the election closes (see elections/board.py).
-    closing_hash = models.CharField(max_length=64, blank=True, editable=False)
+    closing_hash = models.CharField(
+        gettext_lazy("closing hash"), max_length=64, blank=True, editable=False
+    )
     # Each box has its own running tally, sequence numbers and hash chain, so casts to
     # different boxes never contend; a voter's box follows from their pseudonym.
     ballot_boxes = models.PositiveSmallIntegerField(
+        gettext_lazy("ballot boxes"),
         default=default_ballot_boxes,
         validators=[MinValueValidator(1), MaxValueValidator(MAX_BALLOT_BOXES)],
         help_text=gettext_lazy(
@@ -93,6 +113,7 @@ class Election(models.Model):
         ),
     )
     allow_revoting = models.BooleanField(
+        gettext_lazy("allow revoting"),
         default=False,
         help_text=gettext_lazy(
             "Voters may replace their ballot until the close; only the last one counts. "
@@ -101,6 +122,8 @@ class Election(models.Model):
     )
 
     class Meta:
+        verbose_name = gettext_lazy("election")
+        verbose_name_plural = gettext_lazy("elections")
         ordering = ["-created_at"]
         constraints = [
             models.CheckConstraint(
@@ -150,26 +173,39 @@ class Question(models.Model):
     """One question of an election's ballot, with its own rules."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    election = models.ForeignKey(Election, on_delete=models.CASCADE, related_name="questions")
-    position = models.PositiveSmallIntegerField(
-        validators=[MinValueValidator(1)], help_text=gettext_lazy("Order on the ballot, from 1.")
+    election = models.ForeignKey(
+        Election,
+        verbose_name=gettext_lazy("election"),
+        on_delete=models.CASCADE,
+        related_name="questions",
     )
-    title = models.CharField(max_length=200)
-    description = models.TextField(blank=True, max_length=2000)
+    position = models.PositiveSmallIntegerField(
+        gettext_lazy("position"),
+        validators=[MinValueValidator(1)],
+        help_text=gettext_lazy("Order on the ballot, from 1."),
+    )
+    title = models.CharField(gettext_lazy("title"), max_length=200)
+    description = models.TextField(gettext_lazy("description"), blank=True, max_length=2000)
     min_selections = models.PositiveSmallIntegerField(
-        default=1, help_text=gettext_lazy("Fewest options a (non-blank) answer selects.")
+        gettext_lazy("minimum selections"),
+        default=1,
+        help_text=gettext_lazy("Fewest options a (non-blank) answer selects."),
     )
     max_selections = models.PositiveSmallIntegerField(
+        gettext_lazy("maximum selections"),
         default=1,
         validators=[MinValueValidator(1)],
         help_text=gettext_lazy("Most options an answer selects."),
     )
     allow_blank = models.BooleanField(
+        gettext_lazy("allow blank votes"),
         default=False,
         help_text=gettext_lazy("Voters may answer blank (select nothing, counted apart)."),
     )
 
     class Meta:
+        verbose_name = gettext_lazy("question")
+        verbose_name_plural = gettext_lazy("questions")
         ordering = ["election", "position"]
         constraints = [
             models.UniqueConstraint(
@@ -210,18 +246,30 @@ class Candidate(models.Model):
     """An option of a question: an approved candidate account, a name alone, or an answer."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    election = models.ForeignKey(Election, on_delete=models.CASCADE, related_name="candidates")
-    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="options")
+    election = models.ForeignKey(
+        Election,
+        verbose_name=gettext_lazy("election"),
+        on_delete=models.CASCADE,
+        related_name="candidates",
+    )
+    question = models.ForeignKey(
+        Question,
+        verbose_name=gettext_lazy("question"),
+        on_delete=models.CASCADE,
+        related_name="options",
+    )
     # From 1 within the question: the parameters number options from 1 in ballot order.
     position = models.PositiveSmallIntegerField(
+        gettext_lazy("position"),
         validators=[MinValueValidator(1)],
         help_text=gettext_lazy("Order within the question, from 1."),
     )
-    name = models.CharField(max_length=120)
-    affiliation = models.CharField(max_length=120, blank=True)
-    statement = models.TextField(max_length=2000, blank=True)
+    name = models.CharField(gettext_lazy("name"), max_length=120)
+    affiliation = models.CharField(gettext_lazy("affiliation"), max_length=120, blank=True)
+    statement = models.TextField(gettext_lazy("statement"), max_length=2000, blank=True)
     account = models.ForeignKey(
         settings.AUTH_USER_MODEL,
+        verbose_name=gettext_lazy("account"),
         null=True,
         blank=True,
         on_delete=models.PROTECT,
@@ -231,6 +279,7 @@ class Candidate(models.Model):
 
     class Meta:
         verbose_name = gettext_lazy("option")
+        verbose_name_plural = gettext_lazy("options")
         ordering = ["election", "question__position", "position"]
         constraints = [
             models.UniqueConstraint(
@@ -249,13 +298,22 @@ class RollEntry(models.Model):
     """A voter on an election's explicit roll."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    election = models.ForeignKey(Election, on_delete=models.CASCADE, related_name="roll")
-    voter = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="roll_entries"
+    election = models.ForeignKey(
+        Election,
+        verbose_name=gettext_lazy("election"),
+        on_delete=models.CASCADE,
+        related_name="roll",
     )
-    added_at = models.DateTimeField(auto_now_add=True)
+    voter = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=gettext_lazy("voter"),
+        on_delete=models.CASCADE,
+        related_name="roll_entries",
+    )
+    added_at = models.DateTimeField(gettext_lazy("added at"), auto_now_add=True)
 
     class Meta:
+        verbose_name = gettext_lazy("roll entry")
         verbose_name_plural = gettext_lazy("roll entries")
         constraints = [
             models.UniqueConstraint(fields=["election", "voter"], name="elections_roll_unique")
@@ -295,36 +353,54 @@ class Ballot(models.Model):
     """One encrypted ballot as cast, with its proofs. Never changed once stored."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    election = models.ForeignKey(Election, on_delete=models.PROTECT, related_name="ballots")
+    election = models.ForeignKey(
+        Election,
+        verbose_name=gettext_lazy("election"),
+        on_delete=models.PROTECT,
+        related_name="ballots",
+    )
     voter = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="ballots"
+        settings.AUTH_USER_MODEL,
+        verbose_name=gettext_lazy("voter"),
+        on_delete=models.PROTECT,
+        related_name="ballots",
     )
     # The context the proofs are bound to: a pseudonym of (election, voter).
-    voter_context = models.CharField(max_length=200)
+    voter_context = models.CharField(gettext_lazy("voter context"), max_length=200)
     # Which of the election's boxes: a function of the voter's pseudonym (board.box_of).
-    box = models.PositiveSmallIntegerField(default=0)
+    box = models.PositiveSmallIntegerField(gettext_lazy("box"), default=0)
     sequence = models.PositiveIntegerField(
-        help_text=gettext_lazy("Position in its box's chain, from 1.")
+        gettext_lazy("sequence"), help_text=gettext_lazy("Position in its box's chain, from 1.")
     )
     # 1 for a voter's first ballot; a replacing ballot (revoting) has the next number,
     # so the database lets only one ballot take each place in a voter's history.
-    revision = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1)])
+    revision = models.PositiveIntegerField(
+        gettext_lazy("revision"), default=1, validators=[MinValueValidator(1)]
+    )
     tracker = models.CharField(
-        max_length=64, help_text=gettext_lazy("SHA-256 of the canonical ballot.")
+        gettext_lazy("tracker"),
+        max_length=64,
+        help_text=gettext_lazy("SHA-256 of the canonical ballot."),
     )
     content = models.TextField(
-        help_text=gettext_lazy("Canonical JSON of the encrypted ballot and proofs.")
+        gettext_lazy("content"),
+        help_text=gettext_lazy("Canonical JSON of the encrypted ballot and proofs."),
     )
     cast_at = models.DateTimeField(
-        help_text=gettext_lazy("UTC, whole milliseconds (part of the chain hash).")
+        gettext_lazy("cast at"),
+        help_text=gettext_lazy("UTC, whole milliseconds (part of the chain hash)."),
     )
     chain_hash = models.CharField(
-        max_length=64, help_text=gettext_lazy("Hash over the previous chain hash and this ballot.")
+        gettext_lazy("chain hash"),
+        max_length=64,
+        help_text=gettext_lazy("Hash over the previous chain hash and this ballot."),
     )
 
     objects = BallotQuerySet.as_manager()
 
     class Meta:
+        verbose_name = gettext_lazy("ballot")
+        verbose_name_plural = gettext_lazy("ballots")
         # By the column, not the election: ordering by the relation would join the
         # elections table and sort by its creation date, for every query of ballots.
         ordering = ["election_id", "box", "sequence"]
@@ -361,22 +437,28 @@ class EncryptedTally(models.Model):
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    election = models.ForeignKey(Election, on_delete=models.CASCADE, related_name="box_tallies")
-    box = models.PositiveSmallIntegerField(default=0)
+    election = models.ForeignKey(
+        Election,
+        verbose_name=gettext_lazy("election"),
+        on_delete=models.CASCADE,
+        related_name="box_tallies",
+    )
+    box = models.PositiveSmallIntegerField(gettext_lazy("box"), default=0)
     # Lowercase hex ciphertexts in slot (ballot) order.
-    ciphertexts = models.JSONField(default=list)
+    ciphertexts = models.JSONField(gettext_lazy("ciphertexts"), default=list)
     # The box's ballots folded so far (its last sequence number), replaced ones included.
-    ballot_count = models.PositiveIntegerField(default=0)
+    ballot_count = models.PositiveIntegerField(gettext_lazy("ballot count"), default=0)
     # Of those, the ballots that count: each voter's last.
-    counted = models.PositiveIntegerField(default=0)
+    counted = models.PositiveIntegerField(gettext_lazy("counted"), default=0)
     # The chain hash of the latest ballot (the genesis hash before the first one).
-    head_hash = models.CharField(max_length=64, blank=True)
+    head_hash = models.CharField(gettext_lazy("head hash"), max_length=64, blank=True)
     # Set when the election closes: nothing more is folded in after that.
-    is_closed = models.BooleanField(default=False)
-    version = models.PositiveIntegerField(default=0)
-    updated_at = models.DateTimeField(auto_now=True)
+    is_closed = models.BooleanField(gettext_lazy("closed"), default=False)
+    version = models.PositiveIntegerField(gettext_lazy("version"), default=0)
+    updated_at = models.DateTimeField(gettext_lazy("updated at"), auto_now=True)
 
     class Meta:
+        verbose_name = gettext_lazy("encrypted tally")
         verbose_name_plural = gettext_lazy("encrypted tallies")
         ordering = ["election_id", "box"]  # the column: no join (see Ballot)
         constraints = [
@@ -392,14 +474,21 @@ class TrusteeDecryption(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     election = models.ForeignKey(
-        Election, on_delete=models.CASCADE, related_name="trustee_decryptions"
+        Election,
+        verbose_name=gettext_lazy("election"),
+        on_delete=models.CASCADE,
+        related_name="trustee_decryptions",
     )
-    trustee = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
+    trustee = models.PositiveSmallIntegerField(
+        gettext_lazy("trustee"), validators=[MinValueValidator(1)]
+    )
     # The canonical partial-decryption document as checked (docs/trustees.md).
-    content = models.TextField()
-    submitted_at = models.DateTimeField(default=timezone.now)
+    content = models.TextField(gettext_lazy("content"))
+    submitted_at = models.DateTimeField(gettext_lazy("submitted at"), default=timezone.now)
 
     class Meta:
+        verbose_name = gettext_lazy("trustee decryption")
+        verbose_name_plural = gettext_lazy("trustee decryptions")
         ordering = ["election", "trustee"]
         constraints = [
             models.UniqueConstraint(
@@ -420,12 +509,19 @@ class AuditedBallot(models.Model):
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    election = models.ForeignKey(Election, on_delete=models.CASCADE, related_name="audited_ballots")
-    tracker = models.CharField(max_length=64)
-    content = models.TextField()
-    posted_at = models.DateTimeField(default=timezone.now)
+    election = models.ForeignKey(
+        Election,
+        verbose_name=gettext_lazy("election"),
+        on_delete=models.CASCADE,
+        related_name="audited_ballots",
+    )
+    tracker = models.CharField(gettext_lazy("tracker"), max_length=64)
+    content = models.TextField(gettext_lazy("content"))
+    posted_at = models.DateTimeField(gettext_lazy("posted at"), default=timezone.now)
 
     class Meta:
+        verbose_name = gettext_lazy("audited ballot")
+        verbose_name_plural = gettext_lazy("audited ballots")
         ordering = ["election", "posted_at", "id"]
         constraints = [
             models.UniqueConstraint(
@@ -441,23 +537,44 @@ class Result(models.Model):
     """A decrypted count of one slot (an option, or a question's blank votes) with its proof."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    election = models.ForeignKey(Election, on_delete=models.CASCADE, related_name="results")
-    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="results")
+    election = models.ForeignKey(
+        Election,
+        verbose_name=gettext_lazy("election"),
+        on_delete=models.CASCADE,
+        related_name="results",
+    )
+    question = models.ForeignKey(
+        Question,
+        verbose_name=gettext_lazy("question"),
+        on_delete=models.CASCADE,
+        related_name="results",
+    )
     # Null for the question's blank votes.
     candidate = models.ForeignKey(
-        Candidate, null=True, blank=True, on_delete=models.CASCADE, related_name="results"
+        Candidate,
+        verbose_name=gettext_lazy("option"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="results",
     )
     slot = models.PositiveSmallIntegerField(
-        help_text=gettext_lazy("Index of the ciphertext in the ballot.")
+        gettext_lazy("slot"), help_text=gettext_lazy("Index of the ciphertext in the ballot.")
     )
-    count = models.PositiveIntegerField()
+    count = models.PositiveIntegerField(gettext_lazy("count"))
     ciphertext = models.TextField(
-        help_text=gettext_lazy("The encrypted total that was decrypted (hex).")
+        gettext_lazy("ciphertext"),
+        help_text=gettext_lazy("The encrypted total that was decrypted (hex)."),
     )
-    proof = models.TextField(help_text=gettext_lazy("r with c = (1+n)^count * r^n mod n^2 (hex)."))
-    decrypted_at = models.DateTimeField(default=timezone.now)
+    proof = models.TextField(
+        gettext_lazy("proof"),
+        help_text=gettext_lazy("r with c = (1+n)^count * r^n mod n^2 (hex)."),
+    )
+    decrypted_at = models.DateTimeField(gettext_lazy("decrypted at"), default=timezone.now)
 
     class Meta:
+        verbose_name = gettext_lazy("result")
+        verbose_name_plural = gettext_lazy("results")
         ordering = ["election", "slot"]
         constraints = [
             models.UniqueConstraint(
@@ -492,30 +609,49 @@ class CandidacyRequest(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     election = models.ForeignKey(
-        Election, on_delete=models.CASCADE, related_name="candidacy_requests"
+        Election,
+        verbose_name=gettext_lazy("election"),
+        on_delete=models.CASCADE,
+        related_name="candidacy_requests",
     )
     question = models.ForeignKey(
-        Question, on_delete=models.CASCADE, related_name="candidacy_requests"
+        Question,
+        verbose_name=gettext_lazy("question"),
+        on_delete=models.CASCADE,
+        related_name="candidacy_requests",
     )
     candidate = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="candidacy_requests"
+        settings.AUTH_USER_MODEL,
+        verbose_name=gettext_lazy("candidate"),
+        on_delete=models.CASCADE,
+        related_name="candidacy_requests",
     )
     status = models.CharField(
-        max_length=10, choices=CandidacyStatus.choices, default=CandidacyStatus.PENDING
+        gettext_lazy("status"),
+        max_length=10,
+        choices=CandidacyStatus.choices,
+        default=CandidacyStatus.PENDING,
     )
     # The option an accepted request added; null once an administrator removes it.
     option = models.ForeignKey(
-        Candidate, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        Candidate,
+        verbose_name=gettext_lazy("option"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     reason = models.TextField(
+        gettext_lazy("reason"),
         max_length=500,
         blank=True,
         help_text=gettext_lazy("Why it was declined; shown to the candidate."),
     )
-    requested_at = models.DateTimeField(default=timezone.now)
-    decided_at = models.DateTimeField(null=True, blank=True)
+    requested_at = models.DateTimeField(gettext_lazy("requested at"), default=timezone.now)
+    decided_at = models.DateTimeField(gettext_lazy("decided at"), null=True, blank=True)
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
+        verbose_name=gettext_lazy("decided by"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
@@ -523,6 +659,8 @@ class CandidacyRequest(models.Model):
     )
 
     class Meta:
+        verbose_name = gettext_lazy("candidacy request")
+        verbose_name_plural = gettext_lazy("candidacy requests")
         ordering = ["election", "requested_at"]
         constraints = [
             # One live request per candidate and question, whatever arrives concurrently;

@@ -317,6 +317,174 @@ def test_a_refusal_speaks_the_voters_language(world):
     assert answer.json()["error"] == "Diese Wahl nimmt keine Stimmzettel an."
 
 
+# --- The administration ---------------------------------------------------------------
+
+# The project's models in the admin index, by their list's path: English, French, German
+# (\u2019 is the catalogs' typographic apostrophe).
+ADMIN_MODELS = {
+    "accounts/user": ("Users", "Utilisateurs", "Benutzer"),
+    "accounts/auditentry": (
+        "Audit entries",
+        "Entrées du journal d\u2019audit",
+        "Einträge im Prüfprotokoll",
+    ),
+    "elections/election": ("Elections", "Élections", "Wahlen"),
+    "elections/question": ("Questions", "Questions", "Fragen"),
+    "elections/ballot": ("Ballots", "Bulletins", "Stimmzettel"),
+    "elections/encryptedtally": ("Encrypted tallies", "Totaux chiffrés", "Verschlüsselte Summen"),
+    "elections/result": ("Results", "Résultats", "Ergebnisse"),
+    "elections/rollentry": ("Roll entries", "Inscriptions sur la liste", "Einträge im Verzeichnis"),
+    "elections/candidacyrequest": (
+        "Candidacy requests",
+        "Demandes de candidature",
+        "Kandidaturanträge",
+    ),
+}
+COLUMN = {"en": 0, "fr": 1, "de": 2}
+
+
+@dataclass
+class AdminWords:
+    """The words of the ballot and election lists and the election form in one language."""
+
+    ballots: str  # the list's name (breadcrumbs, menu)
+    ballot: str  # the model's name in the list's heading
+    ballot_columns: dict[str, str]
+    elections: str
+    election: str
+    election_columns: dict[str, str]
+    election_labels: set[str]
+
+
+ADMIN_WORDS = {
+    "fr": AdminWords(
+        ballots="Bulletins",
+        ballot="bulletin",
+        ballot_columns={
+            "sequence": "Numéro d\u2019ordre",
+            "election": "Élection",
+            "tracker": "Code de suivi",
+            "cast_at": "Déposé le",
+        },
+        elections="Élections",
+        election="élection",
+        election_columns={
+            "title": "Titre",
+            "slug": "Identifiant",
+            "status": "État",
+            "opens_at": "Ouverture prévue",
+            "closes_at": "Fermeture prévue",
+        },
+        election_labels={
+            "Titre",
+            "Identifiant",
+            "Mode de la liste électorale",
+            "Ouverture prévue",
+            "Autoriser le remplacement du bulletin",
+            "Urnes",
+            "Nombre minimal de choix",
+            "Autoriser le vote blanc",
+        },
+    ),
+    "de": AdminWords(
+        ballots="Stimmzettel",
+        ballot="Stimmzettel",
+        ballot_columns={
+            "sequence": "Laufende Nummer",
+            "election": "Wahl",
+            "tracker": "Prüfcode",
+            "cast_at": "Abgegeben am",
+        },
+        elections="Wahlen",
+        election="Wahl",
+        election_columns={
+            "title": "Titel",
+            "slug": "Kennung",
+            "status": "Status",
+            "opens_at": "Geplante Eröffnung",
+            "closes_at": "Geplante Schließung",
+        },
+        election_labels={
+            "Titel",
+            "Kennung",
+            "Art des Wählerverzeichnisses",
+            "Geplante Eröffnung",
+            "Ersetzen des Stimmzettels erlauben",
+            "Urnen",
+            "Mindestzahl der Auswahlen",
+            "Leerstimmen erlauben",
+        },
+    ),
+}
+COLUMN_HEADER = re.compile(
+    r'<th scope="col" class="[^"]*\bcolumn-(\w+)\b[^"]*">'
+    r'.*?<div class="text">(?:<a [^>]*>|<span>)([^<]*)<',
+    re.S,
+)
+
+
+def admin_in(language: str, user: User) -> Client:
+    client = signed_in(user)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    return client
+
+
+def model_links(page: str) -> dict[str, str]:
+    """The admin index's links to the models' lists: path to the text shown."""
+    return dict(re.findall(r'<a href="/admin/(\w+/\w+)/">([^<]*)</a>', page))
+
+
+def column_headers(page: str) -> dict[str, str]:
+    """A change list's column headers: field name to the text shown."""
+    return dict(COLUMN_HEADER.findall(page))
+
+
+def heading(page: str) -> str:
+    match = re.search(r"<h1>([^<]*)</h1>", page)
+    assert match is not None
+    return match.group(1)
+
+
+def form_labels(page: str) -> set[str]:
+    return {label.strip() for label in re.findall(r"<label[^>]*>([^<]*?)\s*:?</label>", page)}
+
+
+@pytest.mark.parametrize("language", ["en", "fr", "de"])
+def test_the_admin_index_names_the_models_in_the_language(admin_user, language):
+    page = admin_in(language, admin_user).get(reverse("admin:index")).content.decode()
+    links = model_links(page)
+    shown = {path: links.get(path) for path in ADMIN_MODELS}
+    assert shown == {path: names[COLUMN[language]] for path, names in ADMIN_MODELS.items()}
+    if language != "en":
+        english = {names[0] for names in ADMIN_MODELS.values()} - set(shown.values())
+        assert [name for name in english if f">{name}<" in page] == []
+
+
+@pytest.mark.parametrize("language", ["fr", "de"])
+def test_the_admin_lists_and_forms_name_the_fields_in_the_language(admin_user, voter, language):
+    opened("summer", admin_user, [voter])  # an election with a ballot: both lists have rows
+    words = ADMIN_WORDS[language]
+    client = admin_in(language, admin_user)
+
+    ballots = client.get(reverse("admin:elections_ballot_changelist")).content.decode()
+    assert f"&rsaquo; {words.ballots}\n" in ballots
+    assert words.ballot in heading(ballots).split()
+    assert column_headers(ballots) == words.ballot_columns
+
+    elections = client.get(reverse("admin:elections_election_changelist")).content.decode()
+    assert f"&rsaquo; {words.elections}\n" in elections
+    assert words.election in heading(elections).split()
+    columns = column_headers(elections)
+    assert {name: columns.get(name) for name in words.election_columns} == words.election_columns
+    english = {"Sequence", "Tracker", "Cast at", "Title", "Slug", "Opens at", "Closes at"}
+    assert english.isdisjoint({*column_headers(ballots).values(), *columns.values()})
+
+    form = client.get(reverse("admin:elections_election_add")).content.decode()
+    labels = form_labels(form)
+    assert words.election_labels <= labels
+    assert labels.isdisjoint({"Title", "Slug", "Roll mode", "Opens at", "Allow revoting"})
+
+
 # --- The emails -------------------------------------------------------------------------
 
 

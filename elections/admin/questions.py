@@ -109,8 +109,8 @@ class OptionInline(DraftOnlyInline, admin.TabularInline[Candidate, Question]):
     fk_name = "question"
     extra = 0
     max_num = MAX_OPTIONS_PER_QUESTION
-    verbose_name = "option"
-    verbose_name_plural = "options (candidates or answers)"
+    verbose_name = gettext_lazy("option")
+    verbose_name_plural = gettext_lazy("options (candidates or answers)")
     fields = ("position", "name", "affiliation", "statement", "account")
 
 
