@@ -39,6 +39,7 @@ import json
 import os
 import random
 import secrets
+import subprocess
 import sys
 import tempfile
 import threading
@@ -67,6 +68,15 @@ from tests.elections.livesite import (
 )
 
 CACHE = PROJECT_ROOT / "var" / "bench-cache"
+# The site runs as in production (DEBUG off: no query log, no debug pages), except
+# that it speaks plain HTTP on loopback, so cookies are not marked secure.
+PRODUCTION_SETTINGS = {
+    "DEBUG": "False",
+    "ALLOWED_HOSTS": "127.0.0.1",
+    "SITE_URL": "http://127.0.0.1",
+    "SECURE_COOKIES": "False",
+    "SECURE_SSL_REDIRECT": "False",
+}
 # Voters never sign in with it (their sessions are made server-side), so any value will do.
 PASSWORD = secrets.token_urlsafe(16)
 CEILING_SAMPLE = 12
@@ -477,6 +487,17 @@ class RunFigures:
     correct: bool
 
 
+def collect_static(env: dict[str, str]) -> None:
+    """Collect the static files as a deployment does: with DEBUG off, pages name hashed files."""
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        check=True,
+        timeout=300,
+    )
+
+
 def run_layout(args: argparse.Namespace, layout: Layout, cores: int, tag: str) -> RunFigures:
     """Set up a fresh site with ``layout``, cast every voter's ballot, close, check, decrypt."""
     rng = random.Random(args.seed)
@@ -494,9 +515,12 @@ def run_layout(args: argparse.Namespace, layout: Layout, cores: int, tag: str) -
             database.url,
             BALLOT_VERIFY_BATCH=str(args.verify_batch),
             BALLOT_VERIFY_PROCESSES=str(args.verify_processes),
+            STATIC_ROOT=str(Path(folder) / "static"),
+            **PRODUCTION_SETTINGS,
         )
         print(f"[{layout.name}] migrating and setting up the election...", file=sys.stderr)
         migrate(env)
+        collect_static(env)
         election = set_up_election(
             env,
             slug=f"bench-{tag}",
