@@ -382,8 +382,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--verify-processes",
         type=int,
-        default=os.cpu_count() or 1,
-        help="verifier processes per gunicorn worker (0 = a thread of the worker)",
+        default=1,
+        help="verifier processes per gunicorn worker (0 = a thread of the worker); 1, the "
+        "site's default, checks the largest batches",
     )
     parser.add_argument(
         "--database-url",

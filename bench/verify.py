@@ -3,11 +3,13 @@
 Usage::
 
     .venv/bin/python bench/verify.py [--ballots 10000 100000] [--runs 3] [--workers 2]
-                                     [--bits 3072] [--keep]
+                                     [--bits 3072] [--ballot demo|one-of-5] [--keep]
 
 For each size it writes a published record of format v2 for the demo ballot
 (1 of 4 candidates, then yes, no or a blank vote: 7 slots, 17 proof
-branches; valid proofs, distinct trackers, a real decryption) to
+branches), or with ``--ballot one-of-5`` one question of 5 candidates (5
+slots, 11 branches: the shape of the earliest figures); valid proofs,
+distinct trackers, a real decryption; to
 ``var/bench/`` and runs the verifier on it ``--runs`` times on each of two
 code paths, taking turns:
 
@@ -389,6 +391,23 @@ def demo_params(public_key: Any, title: str) -> crypto.ElectionParams:
     )
 
 
+def one_of_five_params(public_key: Any, title: str) -> crypto.ElectionParams:
+    """One question, 1 of 5 candidates (5 slots, 11 proof branches): the first ballot's shape."""
+    candidates = tuple(
+        crypto.OptionParams(str(uuid.uuid4()), f"Candidate {i}") for i in range(1, 6)
+    )
+    return crypto.ElectionParams(
+        str(uuid.uuid4()), public_key, (crypto.QuestionParams(candidates, title="Chair"),), title
+    )
+
+
+# --ballot: how the benchmark election's ballot is laid out, and its description.
+LAYOUTS: dict[str, tuple[Callable[[Any, str], crypto.ElectionParams], str]] = {
+    "demo": (demo_params, "demo ballot (7 slots)"),
+    "one-of-5": (one_of_five_params, "1 of 5 candidates (5 slots)"),
+}
+
+
 def _record_module() -> Any:
     """``elections.record``, which needs Django: set up only to write records."""
     import django
@@ -401,12 +420,12 @@ def _record_module() -> Any:
     return record
 
 
-def generate(size: int, bits: int, path: Path) -> None:
-    """Write a published record of ``size`` demo ballots to ``path``."""
+def generate(size: int, bits: int, path: Path, layout: str = "demo") -> None:
+    """Write a published record of ``size`` ballots laid out as ``layout`` to ``path``."""
     record = _record_module()
     started = time.monotonic()
     public_key, private_key = crypto.generate_keypair(bits)
-    params = demo_params(public_key, f"Benchmark election, {size:,} ballots")
+    params = LAYOUTS[layout][0](public_key, f"Benchmark election, {size:,} ballots")
     n, n_square = params.n, params.n_square
     seed = random.Random(size)
     bases = [seed.randrange(2, n - 1) for _ in range(POOL)]
@@ -664,6 +683,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3, help="runs of each code path per size")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--bits", type=int, default=3072)
+    parser.add_argument("--ballot", choices=sorted(LAYOUTS), default="demo")
     parser.add_argument("--keep", action="store_true", help="keep the record files and reuse them")
     parser.add_argument("--run-verifier", metavar="RECORD", help=argparse.SUPPRESS)
     options = parser.parse_args()
@@ -678,10 +698,11 @@ def main() -> int:
     powers = []
     failed = False
     for size in options.ballots:
-        path = OUT_DIR / f"record-{size}.json"
+        suffix = "" if options.ballot == "demo" else f"-{options.ballot}"
+        path = OUT_DIR / f"record-{size}{suffix}.json"
         progress(f"{size:,} ballots:")
         if not (options.keep and path.exists()):
-            generate(size, options.bits, path)
+            generate(size, options.bits, path, options.ballot)
         runs = []
         for _ in range(options.runs):
             for code_path in CODE_PATHS:
@@ -694,7 +715,7 @@ def main() -> int:
         if not options.keep:
             path.unlink()
     print(
-        f"\n{options.bits}-bit key, demo ballot (7 slots), {options.workers} workers; "
+        f"\n{options.bits}-bit key, {LAYOUTS[options.ballot][1]}, {options.workers} workers; "
         f"x^n mod n^2 = {_median(powers) * 1000:.1f} ms (median)"
     )
     print(
