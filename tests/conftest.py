@@ -7,6 +7,7 @@ import pytest
 from django.conf import settings
 from django.core.cache import cache
 from django.test import Client
+from django.utils import translation
 
 from accounts.models import Role, User
 
@@ -40,6 +41,14 @@ def _email_at_once(settings):
     # Sent in the calling thread, so a test sees its email when the call returns;
     # tests/accounts/test_background_mail.py runs the background sender itself.
     settings.EMAIL_IN_BACKGROUND = False
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    # A test client request leaves the language its middleware chose active in the
+    # thread: a page fetched in French would make the next test's messages French.
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)
