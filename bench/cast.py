@@ -39,7 +39,6 @@ import json
 import os
 import random
 import secrets
-import subprocess
 import sys
 import tempfile
 import threading
@@ -61,6 +60,7 @@ from tests.elections.livesite import (
     gunicorn_site,
     is_postgres_url,
     make_ballots,
+    manage,
     migrate,
     set_up_election,
     site_database,
@@ -488,17 +488,6 @@ class RunFigures:
     correct: bool
 
 
-def collect_static(env: dict[str, str]) -> None:
-    """Collect the static files as a deployment does: with DEBUG off, pages name hashed files."""
-    subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
-        cwd=PROJECT_ROOT,
-        env=env,
-        check=True,
-        timeout=300,
-    )
-
-
 def run_layout(args: argparse.Namespace, layout: Layout, cores: int, tag: str) -> RunFigures:
     """Set up a fresh site with ``layout``, cast every voter's ballot, close, check, decrypt."""
     rng = random.Random(args.seed)
@@ -521,7 +510,8 @@ def run_layout(args: argparse.Namespace, layout: Layout, cores: int, tag: str) -
         )
         print(f"[{layout.name}] migrating and setting up the election...", file=sys.stderr)
         migrate(env)
-        collect_static(env)
+        # As a deployment does: with DEBUG off, the pages name the hashed static files.
+        manage(env, "collectstatic", "--noinput", "-v", "0", timeout=300)
         election = set_up_election(
             env,
             slug=f"bench-{tag}",

@@ -164,14 +164,19 @@ def run_django(env: dict[str, str], script: str, *, timeout: float = 120) -> str
     return done.stdout
 
 
-def migrate(env: dict[str, str]) -> None:
+def manage(env: dict[str, str], *args: str, timeout: float = 120) -> None:
+    """Run ``manage.py`` with ``args`` for the site of ``env``; fail if it fails."""
     subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+        [sys.executable, "manage.py", *args],
         cwd=PROJECT_ROOT,
         env=env,
         check=True,
-        timeout=120,
+        timeout=timeout,
     )
+
+
+def migrate(env: dict[str, str]) -> None:
+    manage(env, "migrate", "--noinput", "-v", "0")
 
 
 @dataclass
