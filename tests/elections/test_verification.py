@@ -3,6 +3,7 @@
 import os
 import signal
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -86,12 +87,26 @@ def test_a_batch_of_two_elections_is_checked_against_each(
 
 
 def kill_workers(checker: BallotVerifier) -> None:
-    pool = checker._pool
-    assert pool is not None
-    for process in list(pool._processes.values()):
-        assert process.pid is not None
-        os.kill(process.pid, signal.SIGKILL)
-        process.join(timeout=30)
+    pids = checker.worker_pids()
+    assert pids
+    for pid in pids:
+        os.kill(pid, signal.SIGKILL)
+
+
+def die_with_the_next_batch(checker: BallotVerifier) -> threading.Thread:
+    """Stop the worker, then kill it once it holds the next batch (whatever the machine's speed)."""
+    [pid] = checker.worker_pids()
+    os.kill(pid, signal.SIGSTOP)
+
+    def kill_once_it_holds_the_batch() -> None:
+        deadline = time.monotonic() + 60
+        while checker.batches_in_flight() == 0 and time.monotonic() < deadline:
+            time.sleep(0.002)
+        os.kill(pid, signal.SIGKILL)
+
+    killer = threading.Thread(target=kill_once_it_holds_the_batch, daemon=True)
+    killer.start()
+    return killer
 
 
 @pytest.fixture
@@ -102,14 +117,28 @@ def process_verifier(monkeypatch) -> Iterator[BallotVerifier]:
     checker.close()
 
 
+def test_a_worker_that_died_while_idle_is_replaced_before_the_next_batch(
+    open_election, voter, make_user, process_verifier
+):
+    election = open_election.election
+    process_verifier.verify(*ballot_of(election, make_user("first"), [1, 0, 0]))
+    [first] = process_verifier.worker_pids()
+    kill_workers(process_verifier)
+    # Nobody was waiting on the dead worker, so nobody is asked to send again.
+    process_verifier.verify(*ballot_of(election, voter, [1, 0, 0]))
+    [second] = process_verifier.worker_pids()
+    assert second != first
+
+
 def test_a_dead_worker_is_not_a_refusal_and_a_fresh_one_takes_over(
     open_election, voter, make_user, process_verifier
 ):
     election = open_election.election
     process_verifier.verify(*ballot_of(election, make_user("first"), [1, 0, 0]))
-    kill_workers(process_verifier)
+    killer = die_with_the_next_batch(process_verifier)
     with pytest.raises(VerifierUnavailable):
         process_verifier.verify(*ballot_of(election, voter, [1, 0, 0]))
+    killer.join(60)
     process_verifier.verify(*ballot_of(election, voter, [1, 0, 0]))
 
 
@@ -119,11 +148,12 @@ def test_the_voter_is_asked_to_send_again_and_nothing_is_counted_against_them(
     election = open_election.election
     payload = make_ballot(election, voter, [0, 0, 1])
     for attempt in range(services.REFUSED_BALLOT_LIMIT + 1):
-        # A fresh worker each time, which then dies under the voter's cast.
+        # A fresh worker each time, which then dies holding the voter's ballot.
         process_verifier.verify(*ballot_of(election, make_user(f"other{attempt}"), [1, 0, 0]))
-        kill_workers(process_verifier)
+        killer = die_with_the_next_batch(process_verifier)
         with pytest.raises(services.BallotBoxBusy):
             services.cast_ballot(election=election, voter=voter, payload=payload)
+        killer.join(60)
     assert not Ballot.objects.filter(election=election).exists()
     stored = services.cast_ballot(election=election, voter=voter, payload=payload)
     assert stored.sequence == 1

@@ -43,16 +43,14 @@ def wait_for(condition: Callable[[], object]) -> object:
 
 def worker_pid(checker: BallotVerifier) -> int:
     def pid() -> int | None:
-        pool = checker._pool
-        processes = list(pool._processes.values()) if pool is not None else []
-        return processes[0].pid if processes else None
+        pids = checker.worker_pids()
+        return pids[0] if pids else None
 
     return int(wait_for(pid))  # type: ignore[call-overload]
 
 
 def batches_in_flight(checker: BallotVerifier) -> int:
-    pool = checker._pool
-    return 0 if pool is None else len(pool._pending_work_items)
+    return checker.batches_in_flight()
 
 
 class Cast(threading.Thread):
@@ -94,7 +92,7 @@ def test_every_ballot_of_a_batch_whose_worker_dies_is_unverified(open_election, 
     ]
     for cast in casts:
         cast.start()
-    wait_for(lambda: checker._queue.qsize() == len(casts))
+    wait_for(lambda: checker.queued() == len(casts))
     os.kill(first, signal.SIGKILL)
     blocker.join(WAIT)
     assert isinstance(blocker.outcome, VerifierUnavailable)
@@ -104,7 +102,7 @@ def test_every_ballot_of_a_batch_whose_worker_dies_is_unverified(open_election, 
     assert second != first
     os.kill(second, signal.SIGSTOP)
     wait_for(lambda: batches_in_flight(checker) == 1)
-    assert checker._queue.qsize() == 0
+    assert checker.queued() == 0
     os.kill(second, signal.SIGKILL)
     for cast in casts:
         cast.join(WAIT)
