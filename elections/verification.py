@@ -150,7 +150,11 @@ class BallotVerifier:
                 self._answer(batch, partial(check_batch, _jobs(batch)))
                 continue
             if worker is None or not worker.usable():
-                worker = self._replace(worker)
+                try:
+                    worker = self._replace(worker)
+                except Exception:  # the batch must still be answered, and this thread live on
+                    log.exception("ballot verifier process could not be replaced")
+                    worker = None
             self._answer(batch, partial(self._check_in, worker, _jobs(batch)))
 
     def _replace(self, worker: _Worker | None) -> _Worker | None:

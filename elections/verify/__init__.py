@@ -12,11 +12,13 @@ downloaded record, and the site runs the same code before it decrypts
 (``record.verify_board``). It reads both record versions: the value of the
 first key, ``format``, selects the layout (``layout``). The file is streamed
 with ijson (``reading``); memory holds counters, the running product of the
-ballots, the sets of trackers and voter contexts and one batch of ballots,
-whatever the number of ballots. Proofs are checked with the batch verifier
-over a process pool (``ballots``); a ballot the batch rejects is checked again
-strictly so the report names the failing proof. ``checks`` and ``results``
-hold the checks themselves, ``report`` what they found, ``cli`` the command.
+ballots and a few batches of ballots, whatever the number of ballots: the
+trackers and voter contexts seen so far, which duplicates are found against,
+live in a temporary SQLite database that spills to disk (``seen``). Proofs are
+checked with the batch verifier over a process pool (``ballots``); a ballot the
+batch rejects is checked again strictly so the report names the failing proof.
+``checks`` and ``results`` hold the checks themselves, ``report`` what they found,
+``cli`` the command.
 
 Every failure is collected (up to ``MAX_LISTED_FAILURES`` are listed) with the
 check that failed and the ballot it concerns. The report gives the board's

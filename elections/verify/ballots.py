@@ -19,9 +19,12 @@ import gmpy2  # type: ignore[import-untyped]
 
 from elections import crypto
 
-# Pippenger's bucket overhead is shared by a whole batch: 512 ballots cost about
-# 17% less per ballot than 128 (bench/crypto.py), for a few MB more per task.
-BALLOTS_PER_TASK = 512
+# Pippenger's bucket overhead is shared by a whole batch, but every ballot of a task
+# is held decoded (about 56 kB) in the parent, in the pipe and in the worker.
+# Measured with bench/verify.py on 10,000 demo ballots and 2 workers: 256 per task
+# cost the same CPU per ballot as 512 (8.3 against 8.5 ms) and 270 MB for all the
+# processes against 444 MB.
+BALLOTS_PER_TASK = 256
 
 
 @dataclass(frozen=True)
@@ -96,7 +99,9 @@ class BatchRunner:
         if workers > 1:
             # spawn: the caller may be a threaded server whose locks a fork would copy.
             self.pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"))
-        self.limit = 2 * workers
+        # One task waiting beyond those being checked keeps the workers busy; each
+        # task holds BALLOTS_PER_TASK decoded ballots (about 30 MB), so no more.
+        self.limit = workers + 1
         self.in_flight: deque[tuple[Future[BatchOutcome], int]] = deque()
 
     def submit(self, params: crypto.ElectionParams, batch: list[PendingBallot]) -> None:

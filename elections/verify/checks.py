@@ -34,6 +34,7 @@ from .layout import (
 )
 from .reading import MalformedRecord
 from .report import Report, TrackerLookup, TrackerMatch
+from .seen import SeenEntries
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -81,10 +82,8 @@ class RecordChecker:
         self.counted = 0
         self.verified = 0
         self.last_sequence = 0
-        self.trackers: dict[str, tuple[int, int, int]] = {}  # position, sequence, box
-        # Each voter context's latest entry: position, sequence, box, and the sequence
-        # that entry says replaced it (None: it counts).
-        self.contexts: dict[str, tuple[int, int, int, int | None]] = {}
+        # Each tracker's first entry and each voter context's latest, off the heap.
+        self.seen = SeenEntries()
         self.product: list[Any] = []
         self.unreadable = 0
         self.batch: list[PendingBallot] = []
@@ -93,6 +92,13 @@ class RecordChecker:
         self.closing = ""
         self.trustees = trustees.TrusteeChecker(report)
         self.results: results.ResultChecker | None = None
+
+    def close(self) -> None:
+        """Stop the proof workers and drop what was remembered of the board."""
+        try:
+            self.runner.close()
+        finally:
+            self.seen.close()
 
     def handlers(self) -> dict[str, Callable[[Any], None]]:
         """The check of each section read whole (``ballots`` is streamed apart)."""
@@ -322,7 +328,7 @@ class RecordChecker:
     def _check_unique(self, position: int, fields: EntryFields, box: int) -> None:
         # Keyed by board position: an entry repeated whole repeats its sequence too.
         sequence = fields.sequence
-        earlier = self.trackers.setdefault(fields.tracker, (position, sequence, box))
+        earlier = self.seen.first_with_tracker(fields.tracker, (position, sequence, box))
         if earlier[0] != position:
             self.report.fail(
                 "duplicate",
@@ -330,8 +336,9 @@ class RecordChecker:
                 f"(position {earlier[0]})",
                 sequence=sequence,
             )
-        previous = self.contexts.get(fields.context)
-        self.contexts[fields.context] = (position, sequence, box, fields.replaced_by)
+        previous = self.seen.replace_latest(
+            fields.context, (position, sequence, box, fields.replaced_by)
+        )
         if previous is None:
             return
         seen_at, seen_sequence, seen_box, replaced_by = previous
@@ -346,7 +353,7 @@ class RecordChecker:
 
     def _check_replacements_found(self) -> None:
         """A ballot marked replaced must be followed by its voter's replacing ballot."""
-        for position, sequence, box, replaced_by in self.contexts.values():
+        for position, sequence, box, replaced_by in self.seen.latest_entries():
             if replaced_by is not None:
                 self.report.fail(
                     "replacement",
@@ -508,7 +515,7 @@ class RecordChecker:
             self.report.questions = self.results.check_combined(combined)
 
     def check_audited(self, entries: Iterable[tuple[Any, str | None]]) -> None:
-        audits.check_audited_ballots(self.report, self._params(), entries, self.trackers)
+        audits.check_audited_ballots(self.report, self._params(), entries, self.seen)
 
     def _params(self) -> crypto.ElectionParams:
         if self.params is None:

@@ -38,7 +38,7 @@ def verify_record(
     except StopChecks:
         pass
     finally:
-        checker.runner.close()
+        checker.close()
     report.seconds = time.monotonic() - started
     return report
 

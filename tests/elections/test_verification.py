@@ -130,6 +130,36 @@ def test_a_worker_that_died_while_idle_is_replaced_before_the_next_batch(
     assert second != first
 
 
+def test_a_worker_that_cannot_be_replaced_leaves_its_batch_unverified_not_hanging(
+    open_election, voter, make_user, process_verifier, monkeypatch
+):
+    election = open_election.election
+    process_verifier.verify(*ballot_of(election, make_user("first"), [1, 0, 0]))
+    kill_workers(process_verifier)
+
+    def cannot_stop(worker) -> None:
+        raise OSError("cannot reap the process")
+
+    stop = verification._Worker.stop
+    monkeypatch.setattr(verification._Worker, "stop", cannot_stop)
+    outcome: list[BaseException | None] = []
+
+    def cast() -> None:
+        try:
+            process_verifier.verify(*ballot_of(election, voter, [1, 0, 0]))
+            outcome.append(None)
+        except BaseException as error:  # recorded for the test to judge
+            outcome.append(error)
+
+    caster = threading.Thread(target=cast, daemon=True)
+    caster.start()
+    caster.join(60)
+    assert len(outcome) == 1 and isinstance(outcome[0], VerifierUnavailable)
+    monkeypatch.setattr(verification._Worker, "stop", stop)
+    # The verifier's thread lived on: the next ballot is checked by a fresh worker.
+    process_verifier.verify(*ballot_of(election, voter, [1, 0, 0]))
+
+
 def test_a_dead_worker_is_not_a_refusal_and_a_fresh_one_takes_over(
     open_election, voter, make_user, process_verifier
 ):
