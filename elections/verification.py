@@ -263,7 +263,10 @@ def _serve(connection: Connection) -> None:
         except Exception:  # this batch's verdicts are unknown; the next batch may be fine
             log.exception("ballot verification failed")
             verdicts = [UNVERIFIED] * len(jobs)
-        connection.send(verdicts)
+        try:
+            connection.send(verdicts)
+        except OSError:  # the web process died while this batch was being checked
+            return
 
 
 def _error_of(verdict: Verdict) -> crypto.CryptoError | VerifierUnavailable | None:
