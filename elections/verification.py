@@ -92,7 +92,9 @@ class BallotVerifier:
     def verify(self, params: crypto.ElectionParams, context: str, ballot: crypto.Ballot) -> None:
         """Return if the ballot's proofs hold; raise the ``CryptoError`` naming the failure.
 
-        Raises ``VerifierUnavailable`` if the check itself could not run.
+        Takes a ballot as ``crypto.parse_ballot`` returned it for ``params``: its
+        shape is not checked again. Raises ``VerifierUnavailable`` if the check
+        itself could not run.
         """
         if self.max_batch <= 1:
             crypto.verify_ballot(params, context, ballot)
@@ -289,7 +291,7 @@ def _lower_priority() -> None:
 
 
 def check_batch(jobs: Sequence[Job]) -> list[Verdict]:
-    """Verdicts for (params, voter context, ballot) jobs, in order: ``None`` for a valid ballot.
+    """Verdicts for (params, voter context, parsed ballot) jobs, in order: ``None`` if valid.
 
     ``batch_verify`` per election finds the bad ballots; each of those is checked
     strictly so the verdict names the failing check. Runs in a worker process, so
@@ -302,7 +304,7 @@ def check_batch(jobs: Sequence[Job]) -> list[Verdict]:
     for params, indices in by_election.items():
         try:
             pairs = [(jobs[i][1], jobs[i][2]) for i in indices]
-            bad = set(crypto.batch_verify(params, pairs, workers=1))
+            bad = set(crypto.batch_verify(params, pairs, workers=1, parsed=True))
         except crypto.CryptoError:
             bad = set(range(len(indices)))
         for position in bad:

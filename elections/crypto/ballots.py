@@ -179,6 +179,24 @@ def parse_ballot(params: ElectionParams, raw: str | bytes | dict[str, Any]) -> B
     non-canonical or over-long hex, and out-of-range or non-invertible
     elements. The proofs themselves are not checked here.
     """
+    return _parse(params, raw)[0]
+
+
+def parse_ballot_with_json(
+    params: ElectionParams, raw: str | bytes | dict[str, Any]
+) -> tuple[Ballot, str]:
+    """Parse a ballot as ``parse_ballot`` does; return it with its canonical JSON.
+
+    The text is what ``ballot_to_json`` would return, built from the hex
+    strings as received rather than by spelling every integer again:
+    parsing accepts exactly one spelling per integer and exactly the
+    ballot's fields, so what passed is already canonical. Same errors.
+    """
+    ballot, document = _parse(params, raw)
+    return ballot, canonical_json(document)
+
+
+def _parse(params: ElectionParams, raw: str | bytes | dict[str, Any]) -> tuple[Ballot, Any]:
     if not isinstance(params, ElectionParams):
         raise ParameterError("expected ElectionParams")
     document = raw
@@ -220,7 +238,7 @@ def parse_ballot(params: ElectionParams, raw: str | bytes | dict[str, Any]) -> B
         check_shape(params, ballot)
     except InvalidBallot as exc:
         raise BallotFormatError(str(exc)) from None
-    return ballot
+    return ballot, document
 
 
 def _parse_question(

@@ -65,8 +65,7 @@ def cast_ballot(*, election: Election, voter: User, payload: str | bytes) -> Bal
         raise AlreadyVoted(gettext("You have already voted in this election."))
     params = election_params(election)
     context = voter_context(election, voter)
-    ballot = _checked_ballot(election, voter, params, context, payload)
-    content = crypto.ballot_to_json(ballot, params)
+    ballot, content = _checked_ballot(election, voter, params, context, payload)
     tracker = crypto.tracker_of_json(content)
     if AuditedBallot.objects.filter(election=election, tracker=tracker).exists():
         # Its randomness is public: casting it would publish the vote.
@@ -92,14 +91,15 @@ def _checked_ballot(
     params: crypto.ElectionParams,
     context: str,
     payload: str | bytes,
-) -> crypto.Ballot:
+) -> tuple[crypto.Ballot, str]:
+    """The ballot once its proofs hold, with its canonical JSON."""
     attempts = f"elections:refused-ballots:{election.pk}:{voter.pk}"
     if throttle.count_attempt(attempts, window=REFUSED_BALLOT_WINDOW) > REFUSED_BALLOT_LIMIT:
         raise TooManyRefusals(
             gettext("Too many invalid ballots from this account; try again in a few minutes.")
         )
     try:
-        ballot = crypto.parse_ballot(params, payload)
+        ballot, content = crypto.parse_ballot_with_json(params, payload)
         verification.verify_ballot(params, context, ballot)
     except crypto.CryptoError as error:
         raise InvalidBallotError(
@@ -114,7 +114,7 @@ def _checked_ballot(
             )
         ) from error
     throttle.give_back_attempt(attempts)
-    return ballot
+    return ballot, content
 
 
 def _store(

@@ -65,18 +65,19 @@ def check_ballot_batch(
     unreadable = 0
     for item in batch:
         try:
-            ballot = crypto.parse_ballot(params, item.document)
+            ballot, canonical = crypto.parse_ballot_with_json(params, item.document)
         except crypto.CryptoError as error:
             failures.append(("ballot", f"not a well-formed ballot: {error}", item.sequence))
             unreadable += item.counted
             continue
-        if crypto.ballot_tracker(ballot, params) != item.tracker:
+        if crypto.tracker_of_json(canonical) != item.tracker:
             failures.append(("tracker", "the tracker is not the hash of the ballot", item.sequence))
         if item.counted:
             for index, ciphertext in enumerate(ballot.ciphertexts):
                 product[index] = product[index] * ciphertext % params.n_square
         parsed.append((item.sequence, item.voter_context, ballot))
-    for index in crypto.batch_verify(params, [(context, b) for _, context, b in parsed]):
+    pairs = [(context, ballot) for _, context, ballot in parsed]
+    for index in crypto.batch_verify(params, pairs, parsed=True):
         sequence, context, ballot = parsed[index]
         failures.append(("proof", _strict_verdict(params, context, ballot), sequence))
     return BatchOutcome(failures, [int(total) for total in product], unreadable)

@@ -66,7 +66,7 @@ class ChunkReader:
 
 # Control bytes other than tab, newline and carriage return are valid nowhere in
 # JSON: outside strings they are not whitespace, inside strings they must be escaped.
-_CONTROL_RE = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_CONTROL_BYTES = bytes(set(range(0x20)) - {0x09, 0x0A, 0x0D})
 # A surrogate escape, or the same letters after an escaped backslash (told apart below).
 _SURROGATE_RE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 _LOW_SURROGATE_RE = re.compile(rb"\\u[dD][c-fC-F][0-9a-fA-F]{2}")
@@ -97,9 +97,10 @@ class StrictReader:
             self.decoder.decode(chunk, final=final)
         except UnicodeDecodeError as error:
             raise MalformedRecord(f"not valid UTF-8: {error.reason}") from None
-        control = _CONTROL_RE.search(chunk)
-        if control is not None:
-            raise MalformedRecord(f"not valid JSON: control byte {control.group()!r}")
+        # Deleting them is several times faster than a regular expression's search.
+        if len(chunk.translate(None, _CONTROL_BYTES)) != len(chunk):
+            control = bytes([next(byte for byte in chunk if byte in _CONTROL_BYTES)])
+            raise MalformedRecord(f"not valid JSON: control byte {control!r}")
         self._check_surrogates(chunk, final)
         return chunk
 

@@ -28,11 +28,15 @@ from hypothesis import strategies as st
 
 from elections.crypto import (
     Ballot,
+    BallotFormatError,
     ElectionParams,
     OrProof,
+    ballot_to_json,
     ballot_tracker,
+    batch_verify,
     decrypt_with_proof,
     encrypt_ballot,
+    parse_ballot,
     single_question_params,
 )
 from elections.crypto.proofs import canonical_response
@@ -158,6 +162,19 @@ def test_n_minus_z_is_refused_by_both_as_out_of_range(
         assert assert_rejected(safe_v2, VOTER, negated(safe_ballot, branch, safe_v2.n)).check == (
             "shape"
         )
+
+
+def test_parsed_batches_rely_on_the_parser_for_the_range(
+    safe_v2: ElectionParams, safe_ballot: Ballot
+) -> None:
+    # batch_verify(parsed=True) skips check_shape: n - z then passes the squared
+    # test, so only ballots that came through parse_ballot may be given that way.
+    respelt = negated(safe_ballot, ("selection", 0, 1), safe_v2.n)
+    with pytest.raises(BallotFormatError, match="out of range"):
+        parse_ballot(safe_v2, ballot_to_json(respelt, safe_v2))
+    assert batch_verify(safe_v2, [(VOTER, respelt)], parsed=True) == []
+    assert batch_verify(safe_v2, [(VOTER, respelt)]) == [0]
+    assert batch_verify(safe_v2, [(VOTER, safe_ballot)], parsed=True) == []
 
 
 def test_a_commitment_times_an_element_of_order_two_with_its_challenge_redone(

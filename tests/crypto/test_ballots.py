@@ -29,6 +29,7 @@ from elections.crypto import (
     encrypt_ballot,
     max_ballot_bytes,
     parse_ballot,
+    parse_ballot_with_json,
     verify_ballot,
 )
 
@@ -120,6 +121,34 @@ def test_pretty_printed_json_parses_to_the_same_tracker(
     pretty = json.dumps(ballot_to_dict(honest_any, any_params), indent=4)
     tracker = ballot_tracker(parse_ballot(any_params, pretty), any_params)
     assert tracker == ballot_tracker(honest_any, any_params)
+
+
+def test_the_text_kept_from_parsing_is_the_canonical_json(
+    any_params: ElectionParams, honest_any: Ballot
+) -> None:
+    # The ballot box stores this text and hashes it into the tracker instead of
+    # spelling the ballot again: any other spelling received must come out canonical.
+    canonical = ballot_to_json(honest_any, any_params)
+    document = ballot_to_dict(honest_any, any_params)
+    reordered = json.dumps(dict(reversed(list(document.items()))), indent=2)
+    escaped = canonical.replace('"format"', '"\\u0066ormat"').replace("ballot", "b\\u0061llot", 1)
+    assert json.loads(escaped) == document
+    for received in (canonical, canonical.encode(), document, reordered, escaped, " " + canonical):
+        assert parse_ballot_with_json(any_params, received) == (honest_any, canonical)
+
+
+def test_the_kept_text_refuses_what_parse_ballot_refuses(
+    any_params: ElectionParams, honest_any: Ballot
+) -> None:
+    document = ballot_to_dict(honest_any, any_params)
+    for bad in (document | {"extra": "0"}, document | {"format": "evoting/ballot/v9"}):
+        with pytest.raises(BallotFormatError):
+            parse_ballot_with_json(any_params, bad)
+    text = ballot_to_json(honest_any, any_params)
+    first = format(honest_any.ciphertexts[0], "x")
+    for spelling in ("0" + first, first.upper()):
+        with pytest.raises(BallotFormatError):
+            parse_ballot_with_json(any_params, text.replace(first, spelling, 1))
 
 
 @given(

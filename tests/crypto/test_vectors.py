@@ -30,6 +30,7 @@ from elections.crypto import (
     params_from_json,
     params_to_json,
     parse_ballot,
+    parse_ballot_with_json,
     verify_ballot,
     verify_decryption,
 )
@@ -91,6 +92,8 @@ def test_vector_ballot_reproduces_exactly(name: str, vector: dict[str, Any]) -> 
     assert statement == vector["statement"]
     assert parse_ballot(params, vector["ballot_json"]) == ballot
     assert parse_ballot(params, vector["ballot"]) == ballot
+    for received in (vector["ballot_json"], vector["ballot"]):
+        assert parse_ballot_with_json(params, received) == (ballot, vector["ballot_json"])
     verify_ballot(params, context, ballot)
     assert batch_verify(params, [(context, ballot)]) == []
 
