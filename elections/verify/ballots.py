@@ -101,7 +101,7 @@ class BatchRunner:
             # spawn: the caller may be a threaded server whose locks a fork would copy.
             self.pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"))
         # One task waiting beyond those being checked keeps the workers busy; each
-        # task holds BALLOTS_PER_TASK decoded ballots (about 30 MB), so no more.
+        # task holds BALLOTS_PER_TASK decoded ballots (about 14 MB), so no more.
         self.limit = workers + 1
         self.in_flight: deque[tuple[Future[BatchOutcome], int]] = deque()
 
